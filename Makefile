@@ -1,0 +1,37 @@
+# One command to run the server, one to run every check. Both create .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test check bench bench-quick system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(STAMP)
+
+## run: set up and serve on http://127.0.0.1:8000 with config/default.toml
+run: $(STAMP)
+	$(BIN)/quart-qa serve
+
+## test: set up (Python packages, Chromium, redis-server) and run format check, lint, types, tests
+test: $(STAMP) system-deps
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+system-deps:
+	bash scripts/ensure-system-deps.sh
+
+## bench: the load benchmark, ours against the sse-starlette baseline
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

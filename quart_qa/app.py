@@ -1,0 +1,47 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from quart import Quart
+from quart_schema import Info, QuartSchema
+
+from . import __version__
+from .config import Settings, settings_from_environment
+from .error_handlers import JsonErrorRequest, register_error_handlers
+from .pages import pages
+from .routes import qa
+from .state import EXTENSION_KEY, AppState
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+class QAQuart(Quart):
+    """Quart with requests that report malformed JSON clearly."""
+
+    request_class = JsonErrorRequest
+
+
+def create_app(settings: Settings | None = None) -> Quart:
+    """Build the app; without ``settings`` read ``$QA_CONFIG`` or use the embedded defaults."""
+    if settings is None:
+        settings = settings_from_environment()
+    app = QAQuart(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
+    app.config["MAX_CONTENT_LENGTH"] = settings.limits.max_body_bytes
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # keep answers readable
+    QuartSchema(
+        app,
+        info=Info(title="quart-qa", version=__version__),
+        openapi_path="/openapi.json",
+        swagger_ui_path="/docs",
+        redoc_ui_path="/redoc",
+    )
+    state = AppState.from_settings(settings)
+    app.extensions[EXTENSION_KEY] = state
+    app.before_serving(state.start)
+    app.after_serving(state.stop)
+    register_error_handlers(app)
+    app.register_blueprint(qa)
+    app.register_blueprint(pages)
+    return app

@@ -1,0 +1,98 @@
+"""The ``quart-qa`` command: ``serve`` and ``check-config``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Settings, load_settings
+from .config_error import ConfigError
+
+DEFAULT_BIND = "127.0.0.1:8000"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quart-qa", description="A streaming Q&A server that simulates an LLM over SSE."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the server under Hypercorn")
+    serve.add_argument(
+        "--config",
+        help=f"TOML config (default: ${CONFIG_ENV_VAR}, else {DEFAULT_CONFIG_PATH} if present)",
+    )
+    serve.add_argument("--bind", default=DEFAULT_BIND, help="HOST:PORT (default: %(default)s)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    check = commands.add_parser("check-config", help="validate a config and print its rules")
+    check.add_argument("path", help="TOML config file")
+    return parser
+
+
+def _settings_for_serve(config_arg: str | None) -> Settings:
+    path = config_arg or os.environ.get(CONFIG_ENV_VAR)
+    if path:
+        return load_settings(path)
+    if DEFAULT_CONFIG_PATH.is_file():
+        return load_settings(DEFAULT_CONFIG_PATH)
+    return Settings()
+
+
+def _check_config(path: str) -> int:
+    settings = load_settings(path)
+    stream = settings.stream
+    print(f"{path}: OK")
+    print(
+        f"stream: chunk_delay={stream.chunk_delay:g}s first_chunk_delay="
+        f"{stream.first_chunk_delay:g}s timeout={stream.timeout:g}s "
+        f"answer_timeout={stream.answer_timeout:g}s heartbeat={stream.heartbeat:g}s "
+        f"on_busy={stream.on_busy}"
+    )
+    for index, rule in enumerate(settings.answers):
+        print(f"answers[{index}] {rule.describe()}")
+    return 0
+
+
+def _serve(config_arg: str | None, bind: str, workers: int) -> int:
+    from .server import serve_app
+
+    if workers < 1:
+        print("quart-qa: --workers must be at least 1", file=sys.stderr)
+        return 2
+    settings = _settings_for_serve(config_arg)
+    if workers > 1:
+        print(
+            "quart-qa: --workers > 1 needs a shared broker: with the in-memory broadcast a "
+            "question posted to one worker never reaches a stream held by another. "
+            "Run one worker per process (see docs/scaling.md).",
+            file=sys.stderr,
+        )
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(serve_app(settings, bind))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "check-config":
+            return _check_config(args.path)
+        return _serve(args.config, args.bind, args.workers)
+    except ConfigError as error:
+        print(f"quart-qa: config error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # e.g. the port is taken
+        print(f"quart-qa: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main(Path(sys.argv[0]).name and sys.argv[1:]))

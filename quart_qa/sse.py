@@ -1,0 +1,56 @@
+"""Server-Sent Events framing: pure functions, no web framework.
+
+Follows the WHATWG event-stream rules: data is split on CRLF, CR and LF into one
+``data:`` line per line (always at least one), ``event`` and ``id`` may not hold
+CR, LF or NUL, ``retry`` is digits only, and a line starting with ``:`` is a
+comment (used for heartbeats).
+"""
+
+from __future__ import annotations
+
+import re
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_FORBIDDEN_IN_FIELD = re.compile(r"[\r\n\x00]")
+
+
+class FramingError(ValueError):
+    """A field value that would corrupt the event stream."""
+
+
+def _check_field(name: str, value: str) -> None:
+    if _FORBIDDEN_IN_FIELD.search(value):
+        raise FramingError(f"SSE {name} must not contain CR, LF or NUL: {value!r}")
+
+
+def encode_event(
+    data: str,
+    *,
+    event: str | None = None,
+    event_id: str | None = None,
+    retry: int | None = None,
+) -> bytes:
+    """Encode one event as UTF-8 bytes, ending with the blank line that dispatches it."""
+    lines: list[str] = []
+    if event is not None:
+        _check_field("event", event)
+        lines.append(f"event: {event}")
+    if event_id is not None:
+        _check_field("id", event_id)
+        lines.append(f"id: {event_id}")
+    if retry is not None:
+        if not isinstance(retry, int) or isinstance(retry, bool) or retry < 0:
+            raise FramingError(f"SSE retry must be a non-negative integer: {retry!r}")
+        lines.append(f"retry: {retry}")
+    lines.extend(f"data: {line}" for line in _LINE_BREAK.split(data))
+    lines.append("")
+    lines.append("")
+    return "\n".join(lines).encode("utf-8")
+
+
+def encode_comment(text: str = "") -> bytes:
+    """Encode a comment line (ignored by clients; keeps proxies from closing idle streams)."""
+    return (
+        b"".join(f":{' ' if line else ''}{line}\n".encode() for line in _LINE_BREAK.split(text))
+        + b"\n"
+    )
