@@ -1,0 +1,50 @@
+// Entry point: builds the page's parts and wires them together.
+
+import { QaApi } from "./api.js";
+import { Controls } from "./controls.js";
+import { Conversation } from "./conversation.js";
+import { resolveUserId, sessionStore } from "./identity.js";
+import { AnswerStream, Status } from "./stream.js";
+import { ConversationView } from "./view.js";
+
+const { userId, rejected } = resolveUserId(new URLSearchParams(location.search), sessionStore());
+const api = new QaApi(userId);
+
+const messages = /** @type {HTMLElement} */ (document.querySelector('[data-testid="messages"]'));
+const scroller = /** @type {HTMLElement} */ (document.getElementById("conversation"));
+const view = new ConversationView(messages, scroller);
+
+/** @type {Conversation} */
+let conversation;
+/** @type {AnswerStream} */
+let stream;
+
+const controls = new Controls(document, {
+  send: (question) => void conversation.ask(question),
+  stop: () => void conversation.stop(),
+  reconnect: () => stream.reconnect(),
+  clear: () => conversation.clear(),
+});
+conversation = new Conversation(view, controls, api);
+stream = new AnswerStream(() => api.streamUrl(), {
+  onEvent: (name, data) => conversation.receive(name, data),
+  onStatus: (status, attempt) => {
+    controls.showStatus(status, attempt);
+    conversation.statusChanged(status);
+  },
+});
+
+const link = /** @type {HTMLAnchorElement} */ (document.querySelector('[data-testid="user-id"]'));
+link.href = `?user=${encodeURIComponent(userId)}`;
+link.textContent = userId;
+if (rejected !== null) {
+  view.addNotice(`Ignored ?user=${rejected}: ids are 1–64 letters, digits, “_” or “-”.`, "error");
+}
+
+// Back online after the browser gave up: no need to wait for the next backoff step.
+window.addEventListener("online", () => {
+  if (stream.status !== Status.CONNECTED) stream.reconnect();
+});
+
+stream.open();
+controls.focusInput();
