@@ -138,7 +138,12 @@ class AnswerRunner:
                 outcome = await self._stream(broadcast, answer)
         except TimeoutError:
             outcome = "timed_out"
-            reason = render(messages.answer_timed_out, seconds=f"{limit:g}")
+            reason = render(
+                messages.answer_timed_out,
+                seconds=f"{limit:g}",
+                user_id=broadcast.user_id,
+                question=answer.question,
+            )
             await broadcast.publish("ERROR", reason)
         except asyncio.CancelledError:
             task = asyncio.current_task()
@@ -146,7 +151,10 @@ class AnswerRunner:
                 raise
             task.uncancel()
             outcome = "cancelled"
-            await broadcast.publish("ANSWER_CANCELLED", messages.answer_cancelled)
+            cancelled = render(
+                messages.answer_cancelled, user_id=broadcast.user_id, question=answer.question
+            )
+            await broadcast.publish("ANSWER_CANCELLED", cancelled)
         log.info(
             "answer user=%s answer_id=%s outcome=%s duration=%.3fs",
             broadcast.user_id,
@@ -162,9 +170,9 @@ class AnswerRunner:
         first_delay = (
             stream.first_chunk_delay if rule.first_chunk_delay is None else rule.first_chunk_delay
         )
-        await broadcast.publish(
-            "ANSWER_START", render(self._settings.messages.answer_start, question=answer.question)
-        )
+        messages = self._settings.messages
+        texts = {"user_id": broadcast.user_id, "question": answer.question}
+        await broadcast.publish("ANSWER_START", render(messages.answer_start, **texts))
         for index, part in enumerate(rule.parts):
             if rule.fail_after is not None and index == rule.fail_after:
                 await broadcast.publish("ERROR", rule.error)
@@ -178,5 +186,5 @@ class AnswerRunner:
         if rule.fail_after is not None and rule.fail_after == len(rule.parts):
             await broadcast.publish("ERROR", rule.error)
             return "failed"
-        await broadcast.publish("ANSWER_END", self._settings.messages.answer_end)
+        await broadcast.publish("ANSWER_END", render(messages.answer_end, **texts))
         return "completed"

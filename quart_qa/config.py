@@ -179,7 +179,7 @@ def settings_from_mapping(data: Mapping[str, object], *, source: str = "<mapping
     return Settings(**sections, source=source)
 
 
-_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+_TOML_POSITION = re.compile(r"\(at (?:line (\d+), column (\d+)|end of document)\)")
 
 
 def load_settings(path: str | os.PathLike[str]) -> Settings:
@@ -199,7 +199,13 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
         message = str(error)
         position = _TOML_POSITION.search(message)
         problem = _TOML_POSITION.sub("", message).strip()
-        where = f"line {position.group(1)}, column {position.group(2)}" if position else ""
+        where = ""
+        if position:
+            where = (
+                f"line {position.group(1)}, column {position.group(2)}"
+                if position.group(1)
+                else "end of file"
+            )
         raise ConfigError(where, f"TOML syntax error: {problem}", source=source) from None
     return settings_from_mapping(data, source=source)
 

@@ -19,6 +19,17 @@ log = logging.getLogger("quart_qa.errors")
 class JsonErrorRequest(Request):
     """A request whose malformed JSON body becomes a clear ``malformed_json`` error."""
 
+    async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
+        """Parse the JSON body; a body that is not UTF-8 is malformed JSON too."""
+        try:
+            return await super().get_json(force=force, silent=silent, cache=cache)
+        except UnicodeDecodeError as error:
+            if silent:
+                return None
+            raise ApiError(
+                400, "malformed_json", f"request body is not valid UTF-8: {error.reason}"
+            ) from None
+
     def on_json_loading_failed(self, error: Exception) -> Any:
         """Called by ``get_json`` when the body does not parse."""
         raise ApiError(400, "malformed_json", f"request body is not valid JSON: {error}")

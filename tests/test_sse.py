@@ -1,0 +1,88 @@
+"""SSE framing: table-driven cases and a property test against an independent parser."""
+
+from __future__ import annotations
+
+import pytest
+from httpx_sse._decoders import SSEDecoder, SSELineDecoder
+from hypothesis import given
+from hypothesis import strategies as st
+
+from quart_qa.sse import FramingError, encode_comment, encode_event
+
+
+def parse(frame: bytes) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """Events as (event, id, data) and comment lines, parsed by httpx-sse."""
+    lines, decoder = SSELineDecoder(), SSEDecoder()
+    events, comments = [], []
+    for line in [*lines.decode(frame.decode("utf-8")), *lines.flush()]:
+        if line.startswith(":"):
+            comments.append(line)
+        event = decoder.decode(line)
+        if event is not None:
+            events.append((event.event, event.id, event.data))
+    return events, comments
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"data": "hello"}, b"data: hello\n\n"),
+        ({"data": ""}, b"data: \n\n"),
+        ({"data": "a\nb"}, b"data: a\ndata: b\n\n"),
+        ({"data": "a\r\nb\rc"}, b"data: a\ndata: b\ndata: c\n\n"),
+        ({"data": "x\n"}, b"data: x\ndata: \n\n"),
+        ({"data": " lead"}, b"data:  lead\n\n"),
+        ({"data": "d", "event": "E", "event_id": "7"}, b"event: E\nid: 7\ndata: d\n\n"),
+        ({"data": "d", "retry": 1500}, b"retry: 1500\ndata: d\n\n"),
+        ({"data": "中文"}, "data: 中文\n\n".encode()),
+    ],
+)
+def test_encode_event(kwargs: dict[str, object], expected: bytes) -> None:
+    assert encode_event(**kwargs) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["a\nb", "a\rb", "a\x00b"])
+@pytest.mark.parametrize("field", ["event", "event_id"])
+def test_fields_refuse_line_breaks_and_nul(field: str, bad: str) -> None:
+    with pytest.raises(FramingError):
+        encode_event("data", **{field: bad})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [-1, True, 1.5, "10"])
+def test_retry_must_be_digits(bad: object) -> None:
+    with pytest.raises(FramingError):
+        encode_event("data", retry=bad)  # type: ignore[arg-type]
+
+
+def test_comment_is_ignored_by_parsers() -> None:
+    frame = encode_comment("heartbeat")
+    assert frame == b": heartbeat\n\n"
+    assert parse(frame) == ([], [": heartbeat"])
+
+
+def test_forged_fields_in_data_stay_data() -> None:
+    text = "hi\nevent: ANSWER_END\nid: 999\nretry: 1\n\ndata: injected"
+    events, _ = parse(encode_event(text, event="ANSWER_START", event_id="3"))
+    assert events == [("ANSWER_START", "3", text)]
+
+
+@given(st.text())
+def test_any_text_round_trips_as_exactly_one_event(text: str) -> None:
+    events, comments = parse(encode_event(text, event="ANSWER_CHUNK", event_id="1"))
+    normalised = text.replace("\r\n", "\n").replace("\r", "\n")
+    assert events == [("ANSWER_CHUNK", "1", normalised)]
+    assert comments == []
+
+
+@given(st.text(), st.text(), st.integers(min_value=0, max_value=10**12))
+def test_any_event_name_and_id_round_trip_or_are_refused(
+    name: str, event_id: str, retry: int
+) -> None:
+    try:
+        frame = encode_event("x", event=name, event_id=event_id, retry=retry)
+    except FramingError:
+        assert any(char in name + event_id for char in "\r\n\x00")
+        return
+    events, _ = parse(frame)
+    # An empty event name means the default type, "message", as the spec says.
+    assert events == [(name or "message", event_id, "x")]
