@@ -1,0 +1,1 @@
+"""Load benchmark: quart-qa against an sse-starlette baseline (``python -m bench``)."""

@@ -1,0 +1,144 @@
+"""``python -m bench``: run the load benchmark and print a table of medians and ratios."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import importlib.metadata
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from .report import summarize, table, write_json
+from .runner import Run, run_suite
+from .scenarios import Scenario, full_suite, quick_suite
+from .servers import KINDS, REPO, can_pin, pin_client, raise_fd_limit
+
+RESULTS = REPO / "bench" / "results"
+PACKAGES = ("quart", "hypercorn", "starlette", "sse-starlette", "uvicorn", "uvloop", "httptools")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, 1 rep: a smoke test")
+    parser.add_argument("--reps", type=int, help="repetitions (default: 3, or 1 with --quick)")
+    parser.add_argument("--json", type=Path, help="where to write the JSON results")
+    parser.add_argument("--only", help="run only cases whose name contains this, e.g. S2")
+    parser.add_argument(
+        "--server",
+        action="append",
+        choices=[kind.name for kind in KINDS],
+        help="run only this server (repeatable; default: all)",
+    )
+    return parser
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _commit() -> str:
+    result = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    )
+    return result.stdout.strip() or "unknown"
+
+
+def _meta(quick: bool, reps: int, fd_limit: int) -> dict[str, Any]:
+    return {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "quick": quick,
+        "reps": reps,
+        "commit": _commit(),
+        "machine": {
+            "platform": platform.platform(),
+            "cpu": _cpu_model(),
+            "cores": os.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        },
+        "pinned": "server on core 0, client on core 1" if can_pin() else "no",
+        "fd_limit": fd_limit,
+        "python": platform.python_version(),
+        "packages": {package: _version(package) for package in PACKAGES},
+        "client_loop": "uvloop" if _uvloop() is not None else "asyncio",
+    }
+
+
+def _uvloop() -> Any:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop
+
+
+def _progress(run: Run) -> None:
+    figures = ", ".join(f"{name}={value:.4g}" for name, value in run.figures.items())
+    status = f"ERROR {run.error}" if run.error else figures
+    print(f"[rep {run.rep + 1}] {run.case:<16} {run.server:<14} {status}", flush=True)
+
+
+async def _main(args: argparse.Namespace, scenarios: list[Scenario], reps: int) -> int:
+    kinds = [kind for kind in KINDS if not args.server or kind.name in args.server]
+    servers = [kind.name for kind in kinds]
+    fd_limit = raise_fd_limit()
+    pin_client()
+    meta = _meta(args.quick, reps, fd_limit)
+    print(
+        f"bench: {len(scenarios)} case(s) × {len(kinds)} server(s) × {reps} rep(s); "
+        f"pinned: {meta['pinned']}; fd limit {fd_limit}",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="quart-qa-bench-") as workdir:
+        runs = await run_suite(scenarios, kinds, reps, Path(workdir), _progress)
+    rows = summarize(runs, servers)
+    print()
+    print(table(rows, servers))
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = args.json or RESULTS / f"bench-{'quick-' if args.quick else ''}{stamp}.json"
+    write_json(path, meta, runs, rows)
+    print(f"\nJSON: {path}")
+    failed = [run for run in runs if run.error]
+    for run in failed:
+        print(f"failed: {run.case} on {run.server} (rep {run.rep + 1}): {run.error}")
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status (1 when any run failed)."""
+    args = _parser().parse_args(argv)
+    scenarios = quick_suite() if args.quick else full_suite()
+    if args.only:
+        scenarios = [scenario for scenario in scenarios if args.only in scenario.case]
+    reps = args.reps or (1 if args.quick else 3)
+    coroutine: Coroutine[Any, Any, int] = _main(args, scenarios, reps)
+    uvloop = _uvloop()
+    if uvloop is not None:
+        result: int = uvloop.run(coroutine)
+        return result
+    return asyncio.run(coroutine)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Servers that speak the quart-qa protocol on other stacks, for comparison."""

@@ -1,0 +1,71 @@
+"""Run every case against every server, alternating, a fresh server process per run."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .configs import render
+from .scenarios import Figures, Scenario
+from .servers import ServerKind, serve
+
+PAUSE_BETWEEN_RUNS = 0.5
+
+
+@dataclass
+class Run:
+    """One case against one server in one repetition."""
+
+    case: str
+    server: str
+    rep: int
+    figures: Figures = field(default_factory=dict)
+    error: str | None = None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+
+
+async def run_one(kind: ServerKind, scenario: Scenario, rep: int, workdir: Path) -> Run:
+    """Start ``kind`` fresh with the scenario's config, run it, stop it."""
+    run = Run(scenario.case, kind.name, rep)
+    config = workdir / f"{_slug(scenario.case)}.toml"
+    if not config.exists():
+        config.write_text(render(scenario.server_config()), encoding="utf-8")
+    log = workdir / f"{_slug(scenario.case)}-{kind.name}-{rep}.log"
+    try:
+        async with asyncio.timeout(scenario.budget):
+            async with serve(kind, config, log) as server:
+                run.figures = await scenario.run(server)
+                if not server.alive():
+                    run.error = f"{kind.name} died during the run"
+    except Exception as error:  # a failed run is reported, the others go on
+        run.error = f"{type(error).__name__}: {error}"
+    if run.error is not None:
+        tail = log.read_text(encoding="utf-8", errors="replace")[-1500:] if log.exists() else ""
+        run.error += f"\n--- server log tail ---\n{tail}" if tail else ""
+    return run
+
+
+async def run_suite(
+    scenarios: Sequence[Scenario],
+    kinds: Sequence[ServerKind],
+    reps: int,
+    workdir: Path,
+    progress: Callable[[Run], None],
+) -> list[Run]:
+    """Every repetition of every case on every server; server order alternates per repetition."""
+    runs: list[Run] = []
+    for rep in range(reps):
+        for scenario in scenarios:
+            order = list(kinds) if rep % 2 == 0 else list(reversed(kinds))
+            for kind in order:
+                run = await run_one(kind, scenario, rep, workdir)
+                runs.append(run)
+                progress(run)
+                await asyncio.sleep(PAUSE_BETWEEN_RUNS)
+    return runs
