@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 import uuid
@@ -15,6 +16,8 @@ from .answers import AnswerRule, choose_rule
 from .broadcast import Broadcast, BroadcastRegistry
 from .config import Settings
 from .errors import ApiError
+from .metrics import Metrics
+from .rate_limit import RateLimiter
 
 log = logging.getLogger("quart_qa.answers")
 
@@ -26,6 +29,17 @@ def render(template: str, **values: str) -> str:
     return _PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), template)
 
 
+class Outcome:
+    """How an answer ended (metric labels and log values)."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+    ABANDONED = "abandoned"
+    SHUTDOWN = "shutdown"
+
+
 @dataclass
 class Answer:
     """One submitted question and the rule that answers it."""
@@ -33,7 +47,8 @@ class Answer:
     answer_id: str
     question: str
     rule: AnswerRule
-    cancel_requested: bool = False
+    accepted_at: float = field(default_factory=time.monotonic)
+    stop_outcome: str | None = None
 
 
 @dataclass
@@ -56,10 +71,12 @@ class CancelResult:
 class AnswerRunner:
     """Accepts questions and streams their scripted answers into the users' broadcasts."""
 
-    def __init__(self, settings: Settings, registry: BroadcastRegistry) -> None:
+    def __init__(self, settings: Settings, registry: BroadcastRegistry, metrics: Metrics) -> None:
         self._settings = settings
         self._registry = registry
+        self._metrics = metrics
         self._users: dict[str, UserAnswers] = {}
+        self.rate_limiter = RateLimiter(settings.limits.asks_per_minute)
 
     @property
     def running_count(self) -> int:
@@ -86,7 +103,17 @@ class AnswerRunner:
                     429,
                     "too_many_pending",
                     f"{len(user.pending)} questions are already waiting for this user",
+                    headers={"Retry-After": "1"},
                 )
+        wait = self.rate_limiter.hit(user_id)
+        if wait:
+            per_minute = self._settings.limits.asks_per_minute
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"more than {per_minute} questions a minute; try again in {wait:.1f} s",
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
         answer = Answer(uuid.uuid4().hex, question, choose_rule(self._settings.answers, question))
         if user is None:
             user = self._users[user_id] = UserAnswers()
@@ -104,10 +131,23 @@ class AnswerRunner:
         if user is None or user.current is None or user.task is None:
             raise ApiError(404, "nothing_running", f"no answer is running for user {user_id!r}")
         dropped = len(user.pending)
-        user.pending.clear()
-        user.current.cancel_requested = True
-        user.task.cancel()
+        self._stop(user, Outcome.CANCELLED)
         return CancelResult(user.current.answer_id, dropped)
+
+    def _stop(self, user: UserAnswers, outcome: str) -> None:
+        user.pending.clear()
+        if user.current is not None and user.task is not None:
+            user.current.stop_outcome = outcome
+            user.task.cancel()
+
+    async def finish(self, grace: float) -> None:
+        """Let running answers finish for up to ``grace`` seconds, then stop the rest."""
+        tasks = self.tasks()
+        if tasks and grace > 0:
+            await asyncio.wait(tasks, timeout=grace)
+        for user in tuple(self._users.values()):
+            self._stop(user, Outcome.SHUTDOWN)
+        await asyncio.gather(*self.tasks(), return_exceptions=True)
 
     async def shutdown(self) -> None:
         """Cancel every worker and wait for them."""
@@ -121,70 +161,80 @@ class AnswerRunner:
             with self._registry.hold(user_id) as broadcast:
                 while user.pending:
                     answer = user.current = user.pending.popleft()
-                    if not await self._run_one(broadcast, answer):
+                    if await self._run_one(broadcast, answer) == Outcome.ABANDONED:
                         user.pending.clear()
         finally:
             user.current = None
             del self._users[user_id]
 
-    async def _run_one(self, broadcast: Broadcast, answer: Answer) -> bool:
-        """Stream one answer; False when nobody is listening any more."""
-        started = time.monotonic()
+    async def _run_one(self, broadcast: Broadcast, answer: Answer) -> str:
+        """Stream one answer to its end, whatever ends it; returns the outcome."""
         messages = self._settings.messages
+        texts = {"user_id": broadcast.user_id, "question": answer.question}
         limit = self._settings.stream.answer_timeout
-        outcome = "completed"
         try:
             async with asyncio.timeout(limit if limit > 0 else None):
                 outcome = await self._stream(broadcast, answer)
         except TimeoutError:
-            outcome = "timed_out"
-            reason = render(
-                messages.answer_timed_out,
-                seconds=f"{limit:g}",
-                user_id=broadcast.user_id,
-                question=answer.question,
-            )
-            await broadcast.publish("ERROR", reason)
+            outcome = Outcome.TIMED_OUT
+            reason = render(messages.answer_timed_out, seconds=f"{limit:g}", **texts)
+            await self._publish(broadcast, "ERROR", reason)
         except asyncio.CancelledError:
             task = asyncio.current_task()
-            if not answer.cancel_requested or task is None:
+            if answer.stop_outcome is None or task is None:
                 raise
             task.uncancel()
-            outcome = "cancelled"
-            cancelled = render(
-                messages.answer_cancelled, user_id=broadcast.user_id, question=answer.question
-            )
-            await broadcast.publish("ANSWER_CANCELLED", cancelled)
+            outcome = answer.stop_outcome
+            if outcome == Outcome.CANCELLED:
+                await self._publish(
+                    broadcast, "ANSWER_CANCELLED", render(messages.answer_cancelled, **texts)
+                )
+            else:
+                await self._publish(broadcast, "ERROR", render(messages.server_shutdown, **texts))
+        self._metrics.questions.labels(outcome).inc()
         log.info(
             "answer user=%s answer_id=%s outcome=%s duration=%.3fs",
             broadcast.user_id,
             answer.answer_id,
             outcome,
-            time.monotonic() - started,
+            time.monotonic() - answer.accepted_at,
         )
-        return outcome != "abandoned"
+        return outcome
+
+    async def _publish(self, broadcast: Broadcast, name: str, data: str) -> None:
+        await broadcast.publish(name, data)
+        self._metrics.events_published.inc()
 
     async def _stream(self, broadcast: Broadcast, answer: Answer) -> str:
-        stream, rule = self._settings.stream, answer.rule
+        stream, rule, messages = self._settings.stream, answer.rule, self._settings.messages
+        texts = {"user_id": broadcast.user_id, "question": answer.question}
         delay = stream.chunk_delay if rule.delay is None else rule.delay
         first_delay = (
             stream.first_chunk_delay if rule.first_chunk_delay is None else rule.first_chunk_delay
         )
-        messages = self._settings.messages
-        texts = {"user_id": broadcast.user_id, "question": answer.question}
-        await broadcast.publish("ANSWER_START", render(messages.answer_start, **texts))
+        grace = stream.resume_grace
+        lateness = self._metrics.chunk_lateness_seconds
+        await self._publish(broadcast, "ANSWER_START", render(messages.answer_start, **texts))
+        previous = 0.0
         for index, part in enumerate(rule.parts):
             if rule.fail_after is not None and index == rule.fail_after:
-                await broadcast.publish("ERROR", rule.error)
-                return "failed"
+                await self._publish(broadcast, "ERROR", rule.error)
+                return Outcome.FAILED
             pause = first_delay if index == 0 else delay
             if pause > 0:
                 await asyncio.sleep(pause)
-            if broadcast.subscriber_count == 0:
-                return "abandoned"
-            await broadcast.publish("ANSWER_CHUNK", part)
+            if broadcast.subscriber_count == 0 and broadcast.unwatched_for() >= grace:
+                await self._publish(broadcast, "ERROR", render(messages.answer_abandoned, **texts))
+                return Outcome.ABANDONED
+            await self._publish(broadcast, "ANSWER_CHUNK", part)
+            now = time.monotonic()
+            if index == 0:
+                self._metrics.first_chunk_seconds.observe(now - answer.accepted_at)
+            else:
+                lateness.observe(max(0.0, now - previous - delay))
+            previous = now
         if rule.fail_after is not None and rule.fail_after == len(rule.parts):
-            await broadcast.publish("ERROR", rule.error)
-            return "failed"
-        await broadcast.publish("ANSWER_END", render(messages.answer_end, **texts))
-        return "completed"
+            await self._publish(broadcast, "ERROR", rule.error)
+            return Outcome.FAILED
+        await self._publish(broadcast, "ANSWER_END", render(messages.answer_end, **texts))
+        return Outcome.COMPLETED

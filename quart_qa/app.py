@@ -10,6 +10,7 @@ from quart_schema import Info, QuartSchema
 from . import __version__
 from .config import Settings, settings_from_environment
 from .error_handlers import JsonErrorRequest, register_error_handlers
+from .health_routes import health
 from .pages import pages
 from .routes import qa
 from .state import EXTENSION_KEY, AppState
@@ -44,4 +45,5 @@ def create_app(settings: Settings | None = None) -> Quart:
     register_error_handlers(app)
     app.register_blueprint(qa)
     app.register_blueprint(pages)
+    app.register_blueprint(health)
     return app

@@ -1,8 +1,10 @@
-"""Per-user broadcast: fan each event out to every connection of one user.
+"""Per-user broadcast: fan each event out to every connection of one user, with history.
 
 Plain asyncio, no web framework. Each event is encoded to bytes once and offered to
-every subscription's bounded queue; a subscription whose queue is full is closed
-(its client reconnects) so one slow reader never delays the others.
+every subscription's bounded queue; a subscription whose queue is full is closed (its
+client reconnects and resumes from history) so one slow reader never delays the others.
+A user's broadcast keeps its recent events so a reconnect with ``Last-Event-ID`` misses
+nothing; it outlives the user's last connection by ``history_ttl`` seconds.
 """
 
 from __future__ import annotations
@@ -40,10 +42,10 @@ class Subscription:
 
     __slots__ = ("_frames", "_loop", "_maxsize", "_waiter", "close_reason", "idle")
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, loop: asyncio.AbstractEventLoop) -> None:
         self._frames: deque[bytes] = deque()
         self._maxsize = maxsize
-        self._loop = asyncio.get_running_loop()
+        self._loop = loop
         self._waiter: asyncio.Future[None] | None = None
         self.close_reason: str | None = None
         self.idle = True
@@ -54,7 +56,7 @@ class Subscription:
         return self.close_reason is not None
 
     def offer(self, frame: bytes) -> bool:
-        """Queue ``frame``; on overflow close the subscription and return False."""
+        """Queue ``frame``; on overflow drop the queue, close, and return False."""
         if self.close_reason is not None:
             return False
         if len(self._frames) >= self._maxsize:
@@ -63,7 +65,9 @@ class Subscription:
             return False
         self._frames.append(frame)
         self.idle = False
-        self._wake()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
         return True
 
     def offer_heartbeat(self, frame: bytes) -> None:
@@ -110,94 +114,215 @@ class Subscription:
         return joined
 
 
-class Broadcast:
-    """Every connection of one user, and the id sequence of that user's stream."""
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Where a new connection starts: replay these events, then the live stream."""
 
-    def __init__(self, user_id: str, queue_size: int) -> None:
+    position: int
+    replay: tuple[Event, ...]
+    missed: bool
+
+
+class Broadcast:
+    """Every connection of one user, the id sequence of that user's stream, and its history."""
+
+    def __init__(
+        self, user_id: str, queue_size: int, history: int, loop: asyncio.AbstractEventLoop
+    ) -> None:
         self.user_id = user_id
         self._queue_size = queue_size
+        self._loop = loop
         self._subscribers: set[Subscription] = set()
+        self._history: deque[Event] = deque(maxlen=history)
+        self._history_size = history
+        self._evicted_through = 0
         self._last_id = 0
         self._holds = 0
+        self._expiry: asyncio.TimerHandle | None = None
+        self.unwatched_since: float | None = loop.time()
 
     @property
     def subscriber_count(self) -> int:
-        """Open connections of this user."""
+        """Connections of this user receiving live events."""
         return len(self._subscribers)
+
+    @property
+    def last_id(self) -> int:
+        """The newest id handed out."""
+        return self._last_id
 
     def next_id(self) -> int:
         """Reserve the next event id (used for per-connection events such as CONNECTED)."""
         self._last_id += 1
         return self._last_id
 
+    def unwatched_for(self) -> float:
+        """Seconds since the user last had a live connection (0 while they have one)."""
+        since = self.unwatched_since
+        return 0.0 if since is None else self._loop.time() - since
+
     async def publish(self, name: str, data: str) -> Event:
-        """Encode once and offer to every connection; drops the ones that overflow."""
-        event_id = self.next_id()
+        """Record the event and offer it to every connection; drop the ones that overflow."""
+        event_id = self._last_id = self._last_id + 1
         frame = encode_event(data, event=name, event_id=str(event_id))
         event = Event(event_id, name, data, frame)
+        history = self._history
+        if self._history_size:
+            if len(history) == self._history_size:
+                self._evicted_through = history[0].event_id
+            history.append(event)
+        else:
+            self._evicted_through = event_id
         dropped = [sub for sub in self._subscribers if not sub.offer(frame)]
         for subscription in dropped:
-            self._subscribers.discard(subscription)
+            self.unsubscribe(subscription)
         return event
 
-    def subscribe(self) -> Subscription:
-        """Add a connection; pair with :meth:`unsubscribe`."""
-        subscription = Subscription(self._queue_size)
+    def subscribe(self, after: int | None = None) -> tuple[Subscription, Resume]:
+        """Add a live connection, with what it must replay first if it resumes after ``after``.
+
+        Runs without awaiting, so no event can fall between the replay and the live queue.
+        """
+        subscription = Subscription(self._queue_size, self._loop)
         self._subscribers.add(subscription)
-        return subscription
+        self.unwatched_since = None
+        if after is None:
+            return subscription, Resume(self.next_id(), (), missed=False)
+        if after > self._last_id or after < self._evicted_through:
+            replay = tuple(self._history)
+            position = replay[0].event_id - 1 if replay else self._last_id
+            return subscription, Resume(position, replay, missed=True)
+        replay = tuple(event for event in self._history if event.event_id > after)
+        return subscription, Resume(after, replay, missed=False)
 
     def unsubscribe(self, subscription: Subscription) -> None:
         """Remove a connection (idempotent)."""
         self._subscribers.discard(subscription)
+        if not self._subscribers and self.unwatched_since is None:
+            self.unwatched_since = self._loop.time()
 
     def subscriptions(self) -> tuple[Subscription, ...]:
-        """A snapshot of the open connections."""
+        """A snapshot of the live connections."""
         return tuple(self._subscribers)
 
 
 class BroadcastRegistry:
-    """The broadcast objects of all users; one is released when nothing holds it."""
+    """The broadcast objects of all users.
 
-    def __init__(self, queue_size: int) -> None:
+    A broadcast lives while something holds it (a connection, a running answer) and
+    ``history_ttl`` seconds longer, so a reconnect can still resume.
+    """
+
+    def __init__(self, queue_size: int, history: int = 0, history_ttl: float = 0.0) -> None:
         self._queue_size = queue_size
+        self._history = history
+        self._history_ttl = history_ttl if history else 0.0
         self._broadcasts: dict[str, Broadcast] = {}
+        self.connections = 0
 
     def __len__(self) -> int:
         return len(self._broadcasts)
 
     def get(self, user_id: str) -> Broadcast | None:
-        """The user's broadcast if anything holds it."""
+        """The user's broadcast if it is alive."""
         return self._broadcasts.get(user_id)
+
+    def acquire(self, user_id: str) -> Broadcast:
+        """Hold the user's broadcast (created on first use); pair with :meth:`release`."""
+        broadcast = self._broadcasts.get(user_id)
+        if broadcast is None:
+            loop = asyncio.get_running_loop()
+            broadcast = Broadcast(user_id, self._queue_size, self._history, loop)
+            self._broadcasts[user_id] = broadcast
+        elif broadcast._expiry is not None:
+            broadcast._expiry.cancel()
+            broadcast._expiry = None
+        broadcast._holds += 1
+        return broadcast
+
+    def release(self, broadcast: Broadcast) -> None:
+        """Drop one hold; the last one starts the history's time to live."""
+        broadcast._holds -= 1
+        if broadcast._holds:
+            return
+        if self._history_ttl > 0:
+            broadcast._expiry = broadcast._loop.call_later(
+                self._history_ttl, self._expire, broadcast
+            )
+        else:
+            self._expire(broadcast)
+
+    def _expire(self, broadcast: Broadcast) -> None:
+        if broadcast._holds == 0 and self._broadcasts.get(broadcast.user_id) is broadcast:
+            del self._broadcasts[broadcast.user_id]
+            broadcast._expiry = None
 
     @contextmanager
     def hold(self, user_id: str) -> Iterator[Broadcast]:
-        """Keep the user's broadcast alive for the block (created on first use)."""
-        broadcast = self._broadcasts.get(user_id)
-        if broadcast is None:
-            broadcast = self._broadcasts[user_id] = Broadcast(user_id, self._queue_size)
-        broadcast._holds += 1
+        """Hold the user's broadcast for the block."""
+        broadcast = self.acquire(user_id)
         try:
             yield broadcast
         finally:
-            broadcast._holds -= 1
-            if broadcast._holds == 0:
-                del self._broadcasts[user_id]
+            self.release(broadcast)
+
+    def open(self, user_id: str, after: int | None = None) -> Connection:
+        """Subscribe a new connection; the caller must :meth:`Connection.close` it."""
+        broadcast = self.acquire(user_id)
+        subscription, resume = broadcast.subscribe(after)
+        self.connections += 1
+        return Connection(self, broadcast, subscription, resume)
 
     @contextmanager
-    def subscribe(self, user_id: str) -> Iterator[tuple[Broadcast, Subscription]]:
-        """Subscribe a connection for the block; it is removed on every exit path."""
-        with self.hold(user_id) as broadcast:
-            subscription = broadcast.subscribe()
-            try:
-                yield broadcast, subscription
-            finally:
-                broadcast.unsubscribe(subscription)
-
-    def connection_count(self) -> int:
-        """Open connections over all users."""
-        return sum(broadcast.subscriber_count for broadcast in self._broadcasts.values())
+    def subscribe(self, user_id: str, after: int | None = None) -> Iterator[Connection]:
+        """A connection for the block; closed on every exit path."""
+        connection = self.open(user_id, after)
+        try:
+            yield connection
+        finally:
+            connection.close()
 
     def all_subscriptions(self) -> Iterator[Subscription]:
-        """Every open connection (for heartbeats and shutdown)."""
+        """Every live connection (for heartbeats and shutdown)."""
         for broadcast in tuple(self._broadcasts.values()):
             yield from broadcast.subscriptions()
+
+    def broadcasts(self) -> tuple[Broadcast, ...]:
+        """Every live broadcast."""
+        return tuple(self._broadcasts.values())
+
+    def clear(self) -> None:
+        """Forget every broadcast and its history (at shutdown)."""
+        for broadcast in self._broadcasts.values():
+            if broadcast._expiry is not None:
+                broadcast._expiry.cancel()
+        self._broadcasts.clear()
+
+
+class Connection:
+    """One open connection: its subscription, and where it resumes."""
+
+    __slots__ = ("_closed", "_registry", "broadcast", "resume", "subscription")
+
+    def __init__(
+        self,
+        registry: BroadcastRegistry,
+        broadcast: Broadcast,
+        subscription: Subscription,
+        resume: Resume,
+    ) -> None:
+        self._registry = registry
+        self.broadcast = broadcast
+        self.subscription = subscription
+        self.resume = resume
+        self._closed = False
+
+    def close(self) -> None:
+        """Unsubscribe and release the broadcast (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.subscription.close(CloseReason.CLIENT_GONE)
+        self.broadcast.unsubscribe(self.subscription)
+        self._registry.connections -= 1
+        self._registry.release(self.broadcast)

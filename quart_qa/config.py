@@ -41,6 +41,11 @@ class StreamSettings:
     heartbeat: float = field(default=15.0, metadata=_minimum(0))
     on_busy: Literal["queue", "reject"] = "queue"
     queue_size: int = field(default=256, metadata=_minimum(1))
+    history: int = field(default=1000, metadata=_minimum(0))
+    history_ttl: float = field(default=300.0, metadata=_minimum(0))
+    retry_ms: int = field(default=3000, metadata=_minimum(0))
+    resume_grace: float = field(default=10.0, metadata=_minimum(0))
+    shutdown_grace: float = field(default=2.0, metadata=_minimum(0))
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,9 @@ class LimitsSettings:
     max_question_chars: int = field(default=4000, metadata=_minimum(1))
     max_pending_answers: int = field(default=16, metadata=_minimum(1))
     max_body_bytes: int = field(default=65536, metadata=_minimum(1024))
+    max_connections_per_user: int = field(default=8, metadata=_minimum(1))
+    max_connections: int = field(default=10000, metadata=_minimum(1))
+    asks_per_minute: int = field(default=60, metadata=_minimum(0))
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,9 @@ class MessagesSettings:
     submitted: str = "问题已提交,正在处理中..."
     answer_cancelled: str = "回答已取消"
     answer_timed_out: str = "回答超时 ({seconds} 秒)"
+    answer_abandoned: str = "回答已中止: 连接已断开"
+    events_missed: str = "部分事件已丢失,请重新提问"
+    server_shutdown: str = "服务器正在关闭,稍后将自动重连"
 
 
 SEED_ANSWER_PARTS: tuple[str, ...] = (

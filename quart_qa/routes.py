@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
-import time
-from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, request
-from quart_schema import validate_request, validate_response
+from quart_schema import document_response, validate_request, validate_response
 
 from .answer_runner import render
+from .broadcast import CloseReason
 from .errors import ApiError
+from .event_stream import EventStream, greeting_frames, parse_last_event_id
 from .models import AskAccepted, CancelAccepted, ErrorBody, QuestionRequest
-from .sse import encode_event
 from .state import AppState, get_state
 
 log = logging.getLogger("quart_qa.connections")
@@ -44,51 +44,81 @@ async def _check_request() -> None:
         )
 
 
-async def event_stream(state: AppState, user_id: str) -> AsyncIterator[bytes]:
-    """The frames of one connection: CONNECTED, then the user's events until it ends."""
-    settings = state.settings
-    loop = asyncio.get_running_loop()
-    lifetime = settings.stream.timeout
-    deadline = loop.time() + lifetime if lifetime > 0 else None
-    opened = time.monotonic()
-    with state.registry.subscribe(user_id) as (broadcast, subscription):
-        try:
-            yield encode_event(
-                render(settings.messages.connected, user_id=user_id),
-                event="CONNECTED",
-                event_id=str(broadcast.next_id()),
-            )
-            while (frames := await subscription.next_frames(deadline)) is not None:
-                yield frames
-        finally:
-            log.info(
-                "connection user=%s duration=%.3fs reason=%s",
-                user_id,
-                time.monotonic() - opened,
-                subscription.close_reason or "client_gone",
-            )
+def _refuse_when_full(state: AppState, user_id: str) -> None:
+    limits = state.settings.limits
+    retry_after = {"Retry-After": str(max(1, math.ceil(state.settings.stream.retry_ms / 1000)))}
+    if state.draining:
+        raise ApiError(503, "shutting_down", "the server is shutting down", headers=retry_after)
+    if state.registry.connections >= limits.max_connections:
+        raise ApiError(
+            503,
+            "too_many_connections",
+            f"the server holds its limit of {limits.max_connections} connections",
+            headers=retry_after,
+        )
+    broadcast = state.registry.get(user_id)
+    if broadcast is not None and broadcast.subscriber_count >= limits.max_connections_per_user:
+        raise ApiError(
+            429,
+            "too_many_connections_for_user",
+            f"user {user_id!r} already has {limits.max_connections_per_user} open connections",
+            headers=retry_after,
+        )
 
 
 @qa.get("/connect/<user_id>")
+@document_response(ErrorBody, 400)
+@document_response(ErrorBody, 429)
+@document_response(ErrorBody, 503)
 async def connect(user_id: str) -> Response:
-    """Open the user's event stream (Server-Sent Events)."""
-    response = Response(event_stream(get_state(), user_id), status=200, headers=SSE_HEADERS)
-    response.timeout = None  # never cut by RESPONSE_TIMEOUT
+    """Open the user's event stream (Server-Sent Events), resuming after ``Last-Event-ID``."""
+    state = get_state()
+    _refuse_when_full(state, user_id)
+    settings = state.settings
+    after = parse_last_event_id(
+        request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    )
+    connection = state.registry.open(user_id, after)
+    metrics = state.metrics
+    metrics.open_connections.inc()
+
+    def closed(reason: str, duration: float) -> None:
+        metrics.open_connections.dec()
+        metrics.connections_closed.labels(reason).inc()
+        if reason == CloseReason.SLOW_CONSUMER:
+            metrics.slow_consumers.inc()
+        log.info("connection user=%s duration=%.3fs reason=%s", user_id, duration, reason)
+
+    texts = {"user_id": user_id}
+    greeting = greeting_frames(
+        connection,
+        render(settings.messages.connected, **texts),
+        render(settings.messages.events_missed, **texts),
+        settings.stream.retry_ms,
+    )
+    lifetime = settings.stream.timeout
+    deadline = asyncio.get_running_loop().time() + lifetime if lifetime > 0 else None
+    body = EventStream(connection, greeting, deadline, closed)
+    response = Response(body, status=200, headers=SSE_HEADERS)
+    response.timeout = None  # never cut by RESPONSE_TIMEOUT; `stream.timeout` ends it instead
     return response
 
 
 @qa.post("/ask/<user_id>")
 @validate_request(QuestionRequest)
 @validate_response(AskAccepted, 202)
-@validate_response(ErrorBody, 400)
-@validate_response(ErrorBody, 404)
-@validate_response(ErrorBody, 409)
-@validate_response(ErrorBody, 413)
-@validate_response(ErrorBody, 415)
-@validate_response(ErrorBody, 429)
+@document_response(ErrorBody, 400)
+@document_response(ErrorBody, 404)
+@document_response(ErrorBody, 409)
+@document_response(ErrorBody, 413)
+@document_response(ErrorBody, 415)
+@document_response(ErrorBody, 429)
+@document_response(ErrorBody, 503)
 async def ask(user_id: str, data: QuestionRequest) -> tuple[AskAccepted, int]:
     """Submit a question; its answer streams on every open connection of the user."""
     state = get_state()
+    if state.draining:
+        raise ApiError(503, "shutting_down", "the server is shutting down; ask again shortly")
     limit = state.settings.limits.max_question_chars
     if len(data.question) > limit:
         raise ApiError(
@@ -103,8 +133,8 @@ async def ask(user_id: str, data: QuestionRequest) -> tuple[AskAccepted, int]:
 
 @qa.post("/cancel/<user_id>")
 @validate_response(CancelAccepted, 200)
-@validate_response(ErrorBody, 400)
-@validate_response(ErrorBody, 404)
+@document_response(ErrorBody, 400)
+@document_response(ErrorBody, 404)
 async def cancel(user_id: str) -> tuple[CancelAccepted, int]:
     """Stop the user's running answer and drop the queued ones."""
     state = get_state()

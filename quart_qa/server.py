@@ -15,14 +15,15 @@ from .state import get_state
 
 log = logging.getLogger("quart_qa.server")
 
-GRACEFUL_TIMEOUT = 3.0
+SHUTDOWN_MARGIN = 3.0
 
 
-def hypercorn_config(bind: str) -> HypercornConfig:
+def hypercorn_config(bind: str, settings: Settings) -> HypercornConfig:
     """Hypercorn settings for serving event streams."""
     config = HypercornConfig()
     config.bind = [bind]
-    config.graceful_timeout = GRACEFUL_TIMEOUT
+    # Our own shutdown (answers' grace, goodbye events) runs before Hypercorn's wait starts.
+    config.graceful_timeout = SHUTDOWN_MARGIN
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
     return config
@@ -38,8 +39,8 @@ async def serve_app(settings: Settings, bind: str) -> None:
 
     async def shutdown_trigger() -> None:
         await stop.wait()
-        log.info("stopping: ending open streams")
-        get_state(app).close_streams()
+        log.info("stopping: saying goodbye to open streams")
+        await get_state(app).shut_down()
 
     log.info("quart-qa serving on http://%s (config: %s)", bind, settings.source)
-    await serve(app, hypercorn_config(bind), shutdown_trigger=shutdown_trigger)
+    await serve(app, hypercorn_config(bind, settings), shutdown_trigger=shutdown_trigger)

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from dataclasses import dataclass, field
 
 from quart import Quart, current_app
 
-from .answer_runner import AnswerRunner
+from .answer_runner import AnswerRunner, render
 from .broadcast import BroadcastRegistry, CloseReason
 from .config import Settings
+from .metrics import Metrics
 from .sse import encode_comment
 
 EXTENSION_KEY = "quart_qa"
 HEARTBEAT_FRAME = encode_comment("heartbeat")
+HOUSEKEEPING_INTERVAL = 30.0
+
+log = logging.getLogger("quart_qa.server")
 
 
 @dataclass
@@ -25,22 +30,26 @@ class AppState:
     settings: Settings
     registry: BroadcastRegistry
     runner: AnswerRunner
+    metrics: Metrics
     started_at: float = field(default_factory=time.monotonic)
-    _heartbeat_task: asyncio.Task[None] | None = None
+    draining: bool = False
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppState:
         """Fresh state for one app."""
-        registry = BroadcastRegistry(settings.stream.queue_size)
-        return cls(settings, registry, AnswerRunner(settings, registry))
+        stream = settings.stream
+        registry = BroadcastRegistry(stream.queue_size, stream.history, stream.history_ttl)
+        metrics = Metrics()
+        return cls(settings, registry, AnswerRunner(settings, registry, metrics), metrics)
 
     async def start(self) -> None:
-        """Start background work (the heartbeat ticker)."""
+        """Start background work: heartbeats and housekeeping."""
+        loop = asyncio.get_running_loop()
         interval = self.settings.stream.heartbeat
         if interval > 0:
-            self._heartbeat_task = asyncio.get_running_loop().create_task(
-                self._beat(interval), name="heartbeat"
-            )
+            self._tasks.append(loop.create_task(self._beat(interval), name="heartbeat"))
+        self._tasks.append(loop.create_task(self._housekeeping(), name="housekeeping"))
 
     async def _beat(self, interval: float) -> None:
         while True:
@@ -48,20 +57,49 @@ class AppState:
             for subscription in self.registry.all_subscriptions():
                 subscription.offer_heartbeat(HEARTBEAT_FRAME)
 
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL)
+            self.runner.rate_limiter.prune()
+
+    async def shut_down(self) -> None:
+        """Graceful stop: refuse new work, let answers finish within the grace, say goodbye.
+
+        Every open stream gets ``SERVER_SHUTDOWN`` and then ends, so browsers reconnect
+        (to this server once it is back, or to another one) and resume from there.
+        """
+        if self.draining:
+            return
+        self.draining = True
+        grace = self.settings.stream.shutdown_grace
+        log.info(
+            "shutting down: %d answer(s) running, grace %.1fs", self.runner.running_count, grace
+        )
+        await self.runner.finish(grace)
+        goodbye = self.settings.messages.server_shutdown
+        for broadcast in self.registry.broadcasts():
+            if broadcast.subscriber_count:
+                await broadcast.publish(
+                    "SERVER_SHUTDOWN", render(goodbye, user_id=broadcast.user_id)
+                )
+        self.close_streams()
+
     def close_streams(self) -> None:
         """End every open stream cleanly (queued frames are still delivered)."""
         for subscription in self.registry.all_subscriptions():
             subscription.close(CloseReason.SHUTDOWN)
 
     async def stop(self) -> None:
-        """Stop background work and running answers."""
-        if self._heartbeat_task is not None:
-            self._heartbeat_task.cancel()
+        """Stop background work and running answers (after serving)."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat_task
-            self._heartbeat_task = None
+                await task
+        self._tasks.clear()
         await self.runner.shutdown()
         self.close_streams()
+        self.registry.clear()
 
 
 def get_state(app: Quart | None = None) -> AppState:

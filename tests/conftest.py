@@ -21,8 +21,16 @@ AppFactory = Callable[[Settings], AbstractAsyncContextManager[Quart]]
 
 
 def fast_settings(**stream: object) -> Settings:
-    """The seed's answer and texts, paced fast enough for tests."""
-    values: dict[str, object] = {"chunk_delay": 0.01, "heartbeat": 0}
+    """The seed's answer and texts, paced fast enough for tests.
+
+    No history time-to-live and no resume grace, so that state is released at once.
+    """
+    values: dict[str, object] = {
+        "chunk_delay": 0.01,
+        "heartbeat": 0,
+        "history_ttl": 0,
+        "resume_grace": 0,
+    }
     values.update(stream)
     return Settings().with_stream(**values)
 

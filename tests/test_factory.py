@@ -18,8 +18,8 @@ from .sse_reader import open_stream
 async def test_apps_do_not_share_state() -> None:
     first, second = create_app(fast_settings()), create_app(fast_settings())
     async with first.test_app(), second.test_app(), open_stream(first.test_client(), "u1"):
-        assert get_state(first).registry.connection_count() == 1
-        assert get_state(second).registry.connection_count() == 0
+        assert get_state(first).registry.connections == 1
+        assert get_state(second).registry.connections == 0
         response = await second.test_client().post("/qa/ask/u1", json={"question": "q"})
         assert response.status_code == 404
 

@@ -237,7 +237,7 @@ async def test_answer_stops_when_last_connection_closes(make_app: AppFactory) ->
 async def test_cleanup_after_disconnect(app: Quart, client: Client) -> None:
     state = get_state(app)
     async with open_stream(client, "u1") as one, open_stream(client, "u2"):
-        assert state.registry.connection_count() == 2
+        assert state.registry.connections == 2
         await ask(client, "u1", "q")
         await one.answer()
     async with asyncio.timeout(2):

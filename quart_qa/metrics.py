@@ -1,0 +1,68 @@
+"""Prometheus metrics of one app, in a registry of its own (no global collectors).
+
+The numbers are per process: with several workers each reports its own, and the
+``/metrics`` output says so in every HELP text.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+PER_PROCESS = " (this process only)"
+LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+LATENESS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+class Metrics:
+    """The counters, gauges and histograms the server keeps."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        registry = self.registry
+        self.open_connections = Gauge(
+            "qa_open_connections", "Open SSE connections" + PER_PROCESS, registry=registry
+        )
+        self.connections_closed = Counter(
+            "qa_connections_closed",
+            "SSE connections closed, by reason" + PER_PROCESS,
+            ["reason"],
+            registry=registry,
+        )
+        self.questions = Counter(
+            "qa_questions",
+            "Questions answered, by outcome" + PER_PROCESS,
+            ["outcome"],
+            registry=registry,
+        )
+        self.events_published = Counter(
+            "qa_events_published",
+            "Events published to user streams" + PER_PROCESS,
+            registry=registry,
+        )
+        self.slow_consumers = Counter(
+            "qa_slow_consumers_dropped",
+            "Connections closed because they fell behind" + PER_PROCESS,
+            registry=registry,
+        )
+        self.requests_refused = Counter(
+            "qa_requests_refused",
+            "Requests refused by a limit, by error code" + PER_PROCESS,
+            ["code"],
+            registry=registry,
+        )
+        self.first_chunk_seconds = Histogram(
+            "qa_time_to_first_chunk_seconds",
+            "Time from accepting a question to its first chunk" + PER_PROCESS,
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.chunk_lateness_seconds = Histogram(
+            "qa_chunk_lateness_seconds",
+            "Actual gap between chunks minus the configured delay" + PER_PROCESS,
+            buckets=LATENESS_BUCKETS,
+            registry=registry,
+        )
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)
