@@ -9,10 +9,12 @@ from quart_schema import Info, QuartSchema
 
 from . import __version__
 from .config import Settings, settings_from_environment
+from .cors import apply_cors
 from .error_handlers import JsonErrorRequest, register_error_handlers
 from .health_routes import health
 from .pages import pages
 from .routes import qa
+from .session_routes import sessions
 from .state import EXTENSION_KEY, AppState
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -44,6 +46,8 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.after_serving(state.stop)
     register_error_handlers(app)
     app.register_blueprint(qa)
+    app.register_blueprint(sessions)
     app.register_blueprint(pages)
+    apply_cors(app, settings.cors)
     app.register_blueprint(health)
     return app

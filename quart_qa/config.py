@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
 from .answers import AnswerRule, rules_from_list
+from .auth import AuthSettings
 from .config_error import ConfigError
+from .cors import CorsSettings
 
 DEFAULT_CONFIG_PATH = Path("config/default.toml")
 CONFIG_ENV_VAR = "QA_CONFIG"
@@ -95,6 +97,8 @@ class Settings:
     stream: StreamSettings = field(default_factory=StreamSettings)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     messages: MessagesSettings = field(default_factory=MessagesSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    cors: CorsSettings = field(default_factory=CorsSettings)
     answers: tuple[AnswerRule, ...] = field(default_factory=_seed_rules)
     source: str = "<embedded defaults>"
 
@@ -107,6 +111,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "stream": StreamSettings,
     "limits": LimitsSettings,
     "messages": MessagesSettings,
+    "auth": AuthSettings,
+    "cors": CorsSettings,
 }
 
 

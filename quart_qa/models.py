@@ -40,3 +40,16 @@ class ErrorBody(BaseModel):
 
     error: str = Field(description="A stable machine-readable code, e.g. `invalid_question`.")
     message: str = Field(description="What was wrong, for humans.")
+
+
+class SessionIssued(BaseModel):
+    """A user id for this client and, when the server runs ``auth.mode = "token"``, its token."""
+
+    user_id: str = Field(description="A fresh random user id, `user_` and 12 URL-safe characters.")
+    token: str | None = Field(
+        description="Send as `Authorization: Bearer <token>` (or `?token=` on connect); "
+        "null when the server needs no token."
+    )
+    expires_in: float | None = Field(
+        description="Seconds until the token expires; null when there is no token."
+    )

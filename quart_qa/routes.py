@@ -11,6 +11,7 @@ from quart import Blueprint, Response, request
 from quart_schema import document_response, validate_request, validate_response
 
 from .answer_runner import render
+from .auth import authorize_request
 from .broadcast import CloseReason
 from .errors import ApiError
 from .event_stream import EventStream, greeting_frames, parse_last_event_id
@@ -36,6 +37,7 @@ async def _check_request() -> None:
         raise ApiError(
             400, "invalid_user_id", "user_id must be 1-64 characters of A-Z, a-z, 0-9, _ or -"
         )
+    authorize_request(get_state().settings.auth, user_id, request)
     if request.method == "POST" and request.endpoint == "qa.ask" and not request.is_json:
         raise ApiError(
             415,
