@@ -21,6 +21,7 @@ from .answers import AnswerRule, rules_from_list
 from .auth import AuthSettings
 from .config_error import ConfigError
 from .cors import CorsSettings
+from .model_presets import ModelPreset, models_from_mapping
 
 DEFAULT_CONFIG_PATH = Path("config/default.toml")
 CONFIG_ENV_VAR = "QA_CONFIG"
@@ -100,6 +101,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     cors: CorsSettings = field(default_factory=CorsSettings)
     answers: tuple[AnswerRule, ...] = field(default_factory=_seed_rules)
+    models: tuple[ModelPreset, ...] = ()  # empty: the LLM APIs accept any model name
     source: str = "<embedded defaults>"
 
     def with_stream(self, **changes: Any) -> Settings:
@@ -186,10 +188,12 @@ def settings_from_mapping(data: Mapping[str, object], *, source: str = "<mapping
         for key, raw in data.items():
             if key == "answers":
                 sections["answers"] = rules_from_list(raw)
+            elif key == "models":
+                sections["models"] = models_from_mapping(raw)
             elif key in _SECTIONS:
                 sections[key] = section_from_mapping(_SECTIONS[key], raw, key)
             else:
-                allowed = ", ".join(sorted([*_SECTIONS, "answers"]))
+                allowed = ", ".join(sorted([*_SECTIONS, "answers", "models"]))
                 raise ConfigError(key, f"unknown section (known sections: {allowed})")
     except ConfigError as error:
         raise error.with_source(source) from None
