@@ -178,7 +178,7 @@ export class AnswerBubble {
         this.#note.hidden = true;
       } else {
         const strong = element("strong", "note-label");
-        strong.textContent = label;
+        strong.textContent = `${label}:`;
         const text = element("span", "note-text");
         text.textContent = message ?? "";
         this.#note.replaceChildren(strong, " ", text);

@@ -1,0 +1,63 @@
+"""Browser tabs for one test, checked at the end for uncaught errors and dialogs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page
+
+from tests.browser.chat_page import ChatPage
+from tests.browser.qa_server import QaServer
+
+TIMEOUT_MS = 5_000  # every Playwright wait and expect, unless a test says otherwise
+DESKTOP = {"width": 1024, "height": 720}
+
+
+class Tabs:
+    """Opens browser tabs for one test and checks, at the end, that none misbehaved."""
+
+    def __init__(self, browser: Browser, artifacts: Path, test_name: str) -> None:
+        self._browser = browser
+        self._artifacts = artifacts
+        self._name = re.sub(r"[^A-Za-z0-9_.-]+", "_", test_name)
+        self._contexts: list[BrowserContext] = []
+        self._pages: list[Page] = []
+        self.dialogs: list[str] = []
+        self.page_errors: list[str] = []
+
+    def new_context(self, **options: Any) -> BrowserContext:
+        options.setdefault("viewport", DESKTOP)
+        context = self._browser.new_context(**options)
+        context.set_default_timeout(TIMEOUT_MS)
+        self._contexts.append(context)
+        return context
+
+    def new_page(self, context: BrowserContext | None = None, **options: Any) -> Page:
+        page = (context or self.new_context(**options)).new_page()
+        page.on("dialog", self._on_dialog)
+        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        self._pages.append(page)
+        return page
+
+    def chat(
+        self, server: QaServer, context: BrowserContext | None = None, **options: Any
+    ) -> ChatPage:
+        return ChatPage(self.new_page(context, **options), server.url)
+
+    def screenshot(self, page: Page, name: str) -> Path:
+        path = self._artifacts / f"{name}.png"
+        page.screenshot(path=str(path))
+        return path
+
+    def close(self, failed: bool) -> None:
+        for index, page in enumerate(self._pages):
+            if failed and not page.is_closed():
+                page.screenshot(path=str(self._artifacts / f"FAILED-{self._name}-{index}.png"))
+        for context in self._contexts:
+            context.close()
+
+    def _on_dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
