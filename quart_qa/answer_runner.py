@@ -220,9 +220,8 @@ class AnswerRunner:
             if rule.fail_after is not None and index == rule.fail_after:
                 await self._publish(broadcast, "ERROR", rule.error)
                 return Outcome.FAILED
-            pause = first_delay if index == 0 else delay
-            if pause > 0:
-                await asyncio.sleep(pause)
+            # Even with no delay, yield to the loop so connections drain as the answer grows.
+            await asyncio.sleep(first_delay if index == 0 else delay)
             if broadcast.subscriber_count == 0 and broadcast.unwatched_for() >= grace:
                 await self._publish(broadcast, "ERROR", render(messages.answer_abandoned, **texts))
                 return Outcome.ABANDONED

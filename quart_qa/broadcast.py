@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -40,7 +40,7 @@ class CloseReason:
 class Subscription:
     """One connection's bounded queue of encoded frames."""
 
-    __slots__ = ("_frames", "_loop", "_maxsize", "_waiter", "close_reason", "idle")
+    __slots__ = ("_frames", "_loop", "_maxsize", "_waiter", "close_reason", "idle", "on_overflow")
 
     def __init__(self, maxsize: int, loop: asyncio.AbstractEventLoop) -> None:
         self._frames: deque[bytes] = deque()
@@ -49,6 +49,7 @@ class Subscription:
         self._waiter: asyncio.Future[None] | None = None
         self.close_reason: str | None = None
         self.idle = True
+        self.on_overflow: Callable[[], None] | None = None
 
     @property
     def closed(self) -> bool:
@@ -62,6 +63,8 @@ class Subscription:
         if len(self._frames) >= self._maxsize:
             self._frames.clear()
             self.close(CloseReason.SLOW_CONSUMER)
+            if self.on_overflow is not None:
+                self.on_overflow()
             return False
         self._frames.append(frame)
         self.idle = False

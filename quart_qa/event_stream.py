@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -44,6 +45,8 @@ class EventStream:
         self._on_close = on_close
         self._opened = time.monotonic()
         self._closed = False
+        self._task: asyncio.Task[object] | None = None
+        connection.subscription.on_overflow = self._abort
 
     def __aiter__(self) -> EventStream:
         return self
@@ -52,12 +55,24 @@ class EventStream:
         greeting = self._pending
         if greeting is not None:
             self._pending = None
+            self._task = asyncio.current_task()
             return greeting
         frames = await self._connection.subscription.next_frames(self._deadline)
         if frames is None:
             await self.aclose()
             raise StopAsyncIteration
         return frames
+
+    def _abort(self) -> None:
+        """A reader too slow for its queue: cut the connection, even mid-write.
+
+        The handler may be blocked writing to a client that stopped reading, where no
+        clean end can reach it; cancelling makes the server close the socket. The client
+        reconnects with Last-Event-ID and resumes from history.
+        """
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
 
     async def aclose(self) -> None:
         """Unsubscribe and report why the stream ended (idempotent)."""

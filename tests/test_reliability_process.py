@@ -1,0 +1,158 @@
+"""Reliability of the real server process: graceful shutdown, slow consumers, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from httpx_sse import aconnect_sse
+
+from .live_server import ServerProcess, live_server
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+SHUTDOWN_CONFIG = """
+[stream]
+chunk_delay = 0.1
+heartbeat = 0.5
+shutdown_grace = 0.5
+
+[[answers]]
+match = "short"
+parts = ["one", "two"]
+
+[[answers]]
+parts = [{parts}]
+"""
+
+
+@pytest.fixture
+def shutdown_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    parts = ", ".join(f'"p{index}"' for index in range(100))
+    config = write_config(tmp_path, SHUTDOWN_CONFIG.replace("{parts}", parts))
+    with live_server(config) as server:
+        yield server
+
+
+async def read_events(
+    client: httpx.AsyncClient, user_id: str, ready: asyncio.Event, question: str | None
+) -> list[tuple[str, str]]:
+    events: list[tuple[str, str]] = []
+    async with aconnect_sse(client, "GET", f"/qa/connect/{user_id}") as source:
+        async for event in source.aiter_sse():
+            events.append((event.event, event.data))
+            if event.event == "CONNECTED" and question is not None:
+                response = await client.post(f"/qa/ask/{user_id}", json={"question": question})
+                assert response.status_code == 202
+            if event.event == ("ANSWER_CHUNK" if question else "CONNECTED"):
+                ready.set()
+    return events
+
+
+@pytest.mark.parametrize(
+    ("question", "answer_ends_with"),
+    [("long answer", "ERROR"), ("short answer", "ANSWER_END")],
+)
+async def test_sigterm_says_goodbye_and_exits_in_time(
+    shutdown_server: ServerProcess, question: str, answer_ends_with: str
+) -> None:
+    async with httpx.AsyncClient(base_url=shutdown_server.url, timeout=10) as client:
+        asking_ready, idle_ready = asyncio.Event(), asyncio.Event()
+        async with asyncio.timeout(15):
+            asking = asyncio.create_task(read_events(client, "asker", asking_ready, question))
+            idle = asyncio.create_task(read_events(client, "idle", idle_ready, None))
+            await asking_ready.wait()
+            await idle_ready.wait()
+            started = time.monotonic()
+            code = await asyncio.to_thread(shutdown_server.stop)
+            elapsed = time.monotonic() - started
+            asker_events, idle_events = await asking, await idle
+    assert code == 0
+    assert elapsed < 0.5 + 3.0  # shutdown_grace + Hypercorn's graceful_timeout
+    names = [name for name, _ in asker_events]
+    assert names[-1] == "SERVER_SHUTDOWN"
+    assert names[-2] == answer_ends_with
+    assert idle_events[-1][0] == "SERVER_SHUTDOWN"
+    assert idle_events[-1][1]
+
+
+SLOW_CONFIG = """
+[stream]
+chunk_delay = 0.001
+queue_size = 64
+heartbeat = 0
+history = 200
+
+[limits]
+max_question_chars = 100
+
+[[answers]]
+parts = [{parts}]
+"""
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def open_stalled_reader(port: int, user_id: str) -> socket.socket:
+    """A client that sends the request and then never reads."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    request = f"GET /qa/connect/{user_id} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+    sock.sendall(request.encode())
+    return sock
+
+
+async def test_slow_consumer_is_dropped_memory_bounded_others_on_time(tmp_path: Path) -> None:
+    chunk = "x" * 4000
+    parts = ", ".join(f'"{index:05d}{chunk}"' for index in range(3000))
+    config = write_config(tmp_path, SLOW_CONFIG.replace("{parts}", parts))
+    with live_server(config) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            stalled = [open_stalled_reader(server.port, "shared") for _ in range(3)]
+            try:
+                async with asyncio.timeout(30):
+                    # the stalled readers send no events to wait on: ask the server
+                    while (await client.get("/healthz")).json()["connections"] < 3:  # noqa: ASYNC110
+                        await asyncio.sleep(0.01)
+                    before = rss_kib(server.process.pid)
+                    gaps: list[float] = []
+                    async with aconnect_sse(client, "GET", "/qa/connect/shared") as source:
+                        last = None
+                        async for event in source.aiter_sse():
+                            if event.event == "CONNECTED":
+                                ask = await client.post("/qa/ask/shared", json={"question": "big"})
+                                assert ask.status_code == 202
+                            elif event.event == "ANSWER_CHUNK":
+                                now = time.monotonic()
+                                if last is not None:
+                                    gaps.append(now - last)
+                                last = now
+                            elif event.event == "ANSWER_END":
+                                break
+                    after = rss_kib(server.process.pid)
+                    metrics = (await client.get("/metrics")).text
+            finally:
+                for sock in stalled:
+                    sock.close()
+    assert len(gaps) == 2999
+    assert 'qa_connections_closed_total{reason="slow_consumer"} 3.0' in metrics
+    # 3 stalled readers x 12 MB would be held if queues were unbounded.
+    assert after - before < 15_000, (before, after)
+    assert statistics.quantiles(gaps, n=100)[98] < 0.05
+    assert max(gaps) < 0.5
