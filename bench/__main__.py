@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import datetime
 import importlib.metadata
+import importlib.util
 import os
 import platform
 import subprocess
@@ -33,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, help="where to write the JSON results")
     parser.add_argument("--only", help="run only cases whose name contains this, e.g. S2")
     parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample each server with py-spy during each run; collapsed stacks go to DIR",
+    )
+    parser.add_argument(
         "--server",
         action="append",
         choices=[kind.name for kind in KINDS],
@@ -46,6 +53,13 @@ def _version(package: str) -> str:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         return "not installed"
+
+
+def _source(module: str) -> str:
+    """Where ``module`` is imported from (PYTHONPATH can point ours at a snapshot)."""
+    spec = importlib.util.find_spec(module)
+    origin = spec.origin if spec is not None else None
+    return str(Path(origin).parent) if origin else "not found"
 
 
 def _cpu_model() -> str:
@@ -81,6 +95,7 @@ def _meta(quick: bool, reps: int, fd_limit: int) -> dict[str, Any]:
         "fd_limit": fd_limit,
         "python": platform.python_version(),
         "packages": {package: _version(package) for package in PACKAGES},
+        "quart_qa_source": _source("quart_qa"),
         "client_loop": "uvloop" if _uvloop() is not None else "asyncio",
     }
 
@@ -111,7 +126,9 @@ async def _main(args: argparse.Namespace, scenarios: list[Scenario], reps: int) 
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="quart-qa-bench-") as workdir:
-        runs = await run_suite(scenarios, kinds, reps, Path(workdir), _progress)
+        if args.profile is not None:
+            args.profile.mkdir(parents=True, exist_ok=True)
+        runs = await run_suite(scenarios, kinds, reps, Path(workdir), _progress, args.profile)
     rows = summarize(runs, servers)
     print()
     print(table(rows, servers))

@@ -22,6 +22,7 @@ UNITS = {
     "late_p99_ms": "ms",
     "completed_frac": "fraction",
     "server_cpu_pct": "% core",
+    "listen_drops": "SYNs",
     "kib_per_conn": "KiB",
     "connected_frac": "fraction",
     "heartbeat_frac": "fraction",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .configs import render
+from .profiler import profiled
 from .scenarios import Figures, Scenario
 from .servers import ServerKind, serve
 
@@ -30,8 +31,13 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
 
 
-async def run_one(kind: ServerKind, scenario: Scenario, rep: int, workdir: Path) -> Run:
-    """Start ``kind`` fresh with the scenario's config, run it, stop it."""
+async def run_one(
+    kind: ServerKind, scenario: Scenario, rep: int, workdir: Path, profile: Path | None = None
+) -> Run:
+    """Start ``kind`` fresh with the scenario's config, run it, stop it.
+
+    With ``profile`` (a folder), py-spy samples the server during the run.
+    """
     run = Run(scenario.case, kind.name, rep)
     config = workdir / f"{_slug(scenario.case)}.toml"
     if not config.exists():
@@ -40,7 +46,12 @@ async def run_one(kind: ServerKind, scenario: Scenario, rep: int, workdir: Path)
     try:
         async with asyncio.timeout(scenario.budget):
             async with serve(kind, config, log) as server:
-                run.figures = await scenario.run(server)
+                if profile is None:
+                    run.figures = await scenario.run(server)
+                else:
+                    out = profile / f"{_slug(scenario.case)}-{kind.name}-{rep}.txt"
+                    async with profiled(server.process.pid, out):
+                        run.figures = await scenario.run(server)
                 if not server.alive():
                     run.error = f"{kind.name} died during the run"
     except Exception as error:  # a failed run is reported, the others go on
@@ -57,6 +68,7 @@ async def run_suite(
     reps: int,
     workdir: Path,
     progress: Callable[[Run], None],
+    profile: Path | None = None,
 ) -> list[Run]:
     """Every repetition of every case on every server; server order alternates per repetition."""
     runs: list[Run] = []
@@ -64,7 +76,7 @@ async def run_suite(
         for scenario in scenarios:
             order = list(kinds) if rep % 2 == 0 else list(reversed(kinds))
             for kind in order:
-                run = await run_one(kind, scenario, rep, workdir)
+                run = await run_one(kind, scenario, rep, workdir, profile)
                 runs.append(run)
                 progress(run)
                 await asyncio.sleep(PAUSE_BETWEEN_RUNS)

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from .client import SseStream, ask, open_stream
 from .configs import ServerConfig
+from .netstat import listen_drops
 from .servers import RunningServer
 from .stats import percentile
 
@@ -193,6 +194,7 @@ class Concurrency:
         asked_at = [math.nan] * self.users
         statuses = [0] * self.users
         meter = _Meter(server)
+        drops = listen_drops()
         start = loop.time() + 0.01
 
         async def ask_one(index: int) -> None:
@@ -207,10 +209,12 @@ class Concurrency:
             timeout=self.spread + answer_time + self.grace,
         )
         wall, server_cpu, client_cpu = meter.stop()
+        drops = listen_drops() - drops
         for task in asks:
             task.cancel()
         await asyncio.gather(*asks, return_exceptions=True)
-        return self._figures(streams, asked_at, statuses, wall, server_cpu, client_cpu)
+        figures = self._figures(streams, asked_at, statuses, wall, server_cpu, client_cpu)
+        return {**figures, "listen_drops": float(drops)}
 
     def _figures(
         self,

@@ -216,7 +216,6 @@ def main() -> None:
         http="httptools",
         log_level="warning",
         access_log=False,
-        backlog=4096,
     )
 
 
