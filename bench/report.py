@@ -15,6 +15,7 @@ UNITS = {
     "chunks_per_s": "chunks/s",
     "server_cpu_us_per_chunk": "µs/chunk",
     "client_cpu_pct": "% core",
+    "other_cpu_pct": "% core",
     "completed": "1 = yes",
     "ttfc_p50_ms": "ms",
     "ttfc_p99_ms": "ms",

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import psutil
+
 from .client import SseStream, ask, open_stream
 from .configs import ServerConfig
 from .netstat import listen_drops
@@ -51,22 +53,50 @@ class Scenario(Protocol):
         ...
 
 
+def _busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all cores)."""
+    times = psutil.cpu_times()
+    return float(times.user + times.nice + times.system + times.irq + times.softirq + times.steal)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Wall time and CPU seconds of one measured window."""
+
+    wall: float
+    server_cpu: float
+    client_cpu: float
+    other_cpu: float  # everything else on the machine: a shared machine shows here
+
+    def pct(self, cpu: float) -> float:
+        """``cpu`` seconds as a percentage of one core over the window."""
+        return 100.0 * cpu / self.wall if self.wall > 0 else math.nan
+
+    def common(self) -> Figures:
+        """The figures every case reports: the client's CPU and everyone else's."""
+        return {
+            "client_cpu_pct": self.pct(self.client_cpu),
+            "other_cpu_pct": self.pct(self.other_cpu),
+        }
+
+
 class _Meter:
-    """Server CPU, client CPU and wall time over one measured window."""
+    """Starts a window: server, client and machine CPU and the wall clock."""
 
     def __init__(self, server: RunningServer) -> None:
         self._server = server
         self._server_cpu = server.cpu_seconds()
         self._client_cpu = time.process_time()
+        self._busy = _busy_seconds()
         self._wall = time.perf_counter()
 
-    def stop(self) -> tuple[float, float, float]:
-        """(wall seconds, server CPU seconds, client CPU seconds) since creation."""
-        return (
-            time.perf_counter() - self._wall,
-            self._server.cpu_seconds() - self._server_cpu,
-            time.process_time() - self._client_cpu,
-        )
+    def stop(self) -> Window:
+        """The window from creation until now."""
+        wall = time.perf_counter() - self._wall
+        server_cpu = self._server.cpu_seconds() - self._server_cpu
+        client_cpu = time.process_time() - self._client_cpu
+        other = _busy_seconds() - self._busy - server_cpu - client_cpu
+        return Window(wall, server_cpu, client_cpu, max(0.0, other))
 
 
 async def open_many(server: RunningServer, user_ids: Sequence[str]) -> list[SseStream]:
@@ -110,8 +140,8 @@ def _answered(stream: SseStream) -> bool:
     return stream.answered.done() and stream.answered.result()
 
 
-def _pct(part: float, whole: float) -> float:
-    return 100.0 * part / whole if whole > 0 else math.nan
+def _per_chunk(cpu: float, chunks: float) -> float:
+    return 1e6 * cpu / chunks if chunks else math.nan
 
 
 @dataclass(frozen=True)
@@ -145,15 +175,15 @@ class Throughput:
             meter = _Meter(server)
             if await ask_status(server, "s1") == 202:
                 await asyncio.wait([stream.answered], timeout=self.budget - 3 * NET_TIMEOUT)
-            wall, server_cpu, client_cpu = meter.stop()
+            window = meter.stop()
         finally:
             stream.close()
         received = len(stream.chunk_times)
         return {
-            "chunks_per_s": received / wall if received else math.nan,
-            "server_cpu_us_per_chunk": 1e6 * server_cpu / received if received else math.nan,
-            "client_cpu_pct": _pct(client_cpu, wall),
+            "chunks_per_s": received / window.wall if received else math.nan,
+            "server_cpu_us_per_chunk": _per_chunk(window.server_cpu, received),
             "completed": float(received == self.chunks and _answered(stream)),
+            **window.common(),
         }
 
 
@@ -208,22 +238,26 @@ class Concurrency:
             [stream.answered for stream in streams],
             timeout=self.spread + answer_time + self.grace,
         )
-        wall, server_cpu, client_cpu = meter.stop()
+        window = meter.stop()
         drops = listen_drops() - drops
         for task in asks:
             task.cancel()
         await asyncio.gather(*asks, return_exceptions=True)
-        figures = self._figures(streams, asked_at, statuses, wall, server_cpu, client_cpu)
-        return {**figures, "listen_drops": float(drops)}
+        figures = self._figures(streams, asked_at, statuses)
+        received = figures.pop("received")
+        return {
+            **figures,
+            "server_cpu_pct": window.pct(window.server_cpu),
+            "server_cpu_us_per_chunk": _per_chunk(window.server_cpu, received),
+            "listen_drops": float(drops),
+            **window.common(),
+        }
 
     def _figures(
         self,
         streams: list[SseStream],
         asked_at: list[float],
         statuses: list[int],
-        wall: float,
-        server_cpu: float,
-        client_cpu: float,
     ) -> Figures:
         first: list[float] = []
         late: list[float] = []
@@ -242,9 +276,7 @@ class Concurrency:
             "late_p50_ms": 1e3 * percentile(late, 50),
             "late_p99_ms": 1e3 * percentile(late, 99),
             "completed_frac": complete / self.users,
-            "server_cpu_pct": _pct(server_cpu, wall),
-            "server_cpu_us_per_chunk": 1e6 * server_cpu / received if received else math.nan,
-            "client_cpu_pct": _pct(client_cpu, wall),
+            "received": float(received),
         }
 
 
@@ -275,7 +307,7 @@ class IdleCapacity:
             meter = _Meter(server)
             await asyncio.sleep(self.hold)
             full = server.rss_bytes()
-            wall, server_cpu, client_cpu = meter.stop()
+            window = meter.stop()
             still_open = sum(1 for stream in streams if stream.open)
             beating = sum(1 for stream in streams if stream.open and stream.heartbeats > 0)
         finally:
@@ -285,8 +317,8 @@ class IdleCapacity:
             "connected_frac": still_open / self.connections,
             "heartbeat_frac": beating / self.connections,
             "server_rss_mib": full / 2**20,
-            "server_cpu_pct": _pct(server_cpu, wall),
-            "client_cpu_pct": _pct(client_cpu, wall),
+            "server_cpu_pct": window.pct(window.server_cpu),
+            **window.common(),
         }
 
 
