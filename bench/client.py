@@ -90,8 +90,6 @@ class SseStream(asyncio.Protocol):
         self.answered: asyncio.Future[bool] = loop.create_future()
         self.chunk_times: list[float] = []
         self.heartbeats = 0
-        self.events = 0
-        self.bad_ids = 0
         self.status = 0
         self.open = False
         self._request = request
@@ -100,7 +98,6 @@ class SseStream(asyncio.Protocol):
         self._decoder: ChunkedDecoder | None = None
         self._body_started = False
         self._sse = b""
-        self._last_id = -1
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
@@ -165,16 +162,11 @@ class SseStream(asyncio.Protocol):
         for line in block.split(b"\n"):
             if line.startswith(b"event:"):
                 name = line[6:].strip()
-            elif line.startswith(b"id:"):
-                event_id = int(line[3:])
-                if event_id <= self._last_id:
-                    self.bad_ids += 1
-                self._last_id = event_id
+                break
         if not name:
             if block.startswith(b":"):
                 self.heartbeats += 1
             return
-        self.events += 1
         if name == b"ANSWER_CHUNK":
             self.chunk_times.append(now)
         elif name == b"CONNECTED":
