@@ -113,14 +113,16 @@ def test_rejected_question_is_explained_and_kept(chat: ChatPage) -> None:
     expect(chat.send).to_be_enabled()
 
 
-def test_clear_empties_the_conversation(chat: ChatPage) -> None:
-    chat.expect_answer(chat.ask("first"), scripted_answer(None))
+def test_clear_empties_the_conversation(chat: ChatPage, tabs: Tabs) -> None:
+    chat.expect_answer(chat.ask("How do Server-Sent Events work?"), scripted_answer(None))
+    chat.expect_answer(chat.ask("Can an answer keep its lines?"), scripted_answer("lines"))
+    tabs.screenshot(chat.page, "conversation")
     chat.by_id("clear").click()
     expect(chat.user_messages).to_have_count(0)
     expect(chat.answers).to_have_count(0)
     expect(chat.messages).to_be_empty()
     chat.expect_connected()
-    chat.expect_answer(chat.ask("second"), scripted_answer(None))
+    chat.expect_answer(chat.ask("one more"), scripted_answer(None))
     expect(chat.user_messages).to_have_count(1)
 
 
@@ -225,13 +227,18 @@ def test_page_recovers_when_the_server_restarts(tabs: Tabs, artifacts: Path) -> 
     try:
         chat = tabs.chat(server)
         chat.open()
+        cut_off = chat.ask("a slow answer that the crash cuts off")
+        expect(cut_off.get_by_test_id("answer-text")).not_to_be_empty()
+
         server.kill()
         expect(chat.status).to_have_attribute("data-state", "reconnecting")
         expect(chat.status).to_have_text(re.compile(r"Reconnecting \(attempt \d+\)"))
+        expect(cut_off).to_have_attribute("data-state", "interrupted")
+        expect(cut_off.get_by_test_id("answer-note")).to_contain_text("Connection lost")
         chat.question.fill("are you back?")
         expect(chat.send).to_be_disabled()
 
-        server.start()  # same port
+        server.start()  # same port; the page must find it again without a reload
         expect(chat.status).to_have_attribute("data-state", "connected", timeout=10_000)
         expect(chat.send).to_be_enabled()
         chat.send.click()
