@@ -12,6 +12,7 @@ from .config import Settings, settings_from_environment
 from .cors import apply_cors
 from .error_handlers import JsonErrorRequest, register_error_handlers
 from .health_routes import health
+from .llm_apis import init_llm_apis
 from .pages import pages
 from .routes import qa
 from .session_routes import sessions
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.register_blueprint(qa)
     app.register_blueprint(sessions)
     app.register_blueprint(pages)
+    init_llm_apis(app, settings)
     apply_cors(app, settings.cors)
     app.register_blueprint(health)
     return app
