@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Request, expect
+from playwright.sync_api import Request, Route, expect
 
 from tests.browser.browser_tabs import Tabs
 from tests.browser.chat_page import ChatPage, scripted_answer, scripted_error
@@ -218,6 +218,23 @@ def test_phone_width_and_dark_scheme(tabs: Tabs, qa_server: QaServer) -> None:
 def test_light_scheme_is_light(chat: ChatPage) -> None:
     background = chat.page.evaluate("() => getComputedStyle(document.body).backgroundColor")
     assert _luminance(background) > 0.8, f"light scheme background is {background}"
+
+
+def test_page_retries_a_refused_stream_by_itself(tabs: Tabs, qa_server: QaServer) -> None:
+    """A non-200 answer makes EventSource give up for good; the page then retries itself."""
+    chat = tabs.chat(qa_server)
+    connect = re.compile(r"/qa/connect/")
+
+    def refuse(route: Route) -> None:
+        route.fulfill(status=503, json={"error": "unavailable", "message": "try again later"})
+
+    chat.page.route(connect, refuse)
+    chat.page.goto(f"{qa_server.url}/")
+    expect(chat.status).to_have_attribute("data-state", "reconnecting")
+    expect(chat.status).to_have_text("Reconnecting (attempt 1)…")
+    chat.page.unroute(connect, refuse)
+    chat.expect_connected()  # the next try of the backoff, without a reload
+    chat.expect_answer(chat.ask("there now?"), scripted_answer(None))
 
 
 @pytest.mark.slow
