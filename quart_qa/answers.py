@@ -6,6 +6,7 @@ the rule without ``match`` is the default and must be the last one.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -85,6 +86,8 @@ def _number(raw: Mapping[str, object], key: str, where: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{where}.{key}", f"must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{where}.{key}", f"must be a finite number, got {value!r}")
     if value < 0:
         raise ConfigError(f"{where}.{key}", f"must be >= 0, got {value!r}")
     return float(value)

@@ -7,6 +7,7 @@ and the problem in one line.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -127,6 +128,8 @@ def _coerce(value: object, annotation: Any, where: str) -> object:
     if annotation is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(where, f"must be a number, got {_describe(value)}")
+        if not math.isfinite(value):  # TOML spells inf and nan; no setting means them
+            raise ConfigError(where, f"must be a finite number, got {value!r}")
         return float(value)
     if annotation is int:
         if isinstance(value, bool) or not isinstance(value, int):

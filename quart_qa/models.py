@@ -17,6 +17,9 @@ class QuestionRequest(BaseModel):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be empty or whitespace only")
+        if any("\ud800" <= char <= "\udfff" for char in value):
+            # JSON can spell a lone surrogate ("\\ud800"); UTF-8 cannot carry it to clients.
+            raise ValueError("must be valid Unicode text (it holds a lone surrogate)")
         return value
 
 

@@ -3,7 +3,8 @@
 Follows the WHATWG event-stream rules: data is split on CRLF, CR and LF into one
 ``data:`` line per line (always at least one), ``event`` and ``id`` may not hold
 CR, LF or NUL, ``retry`` is digits only, and a line starting with ``:`` is a
-comment (used for heartbeats).
+comment (used for heartbeats). Lone surrogates (which JSON's ``"\\ud800"`` can put in
+a Python string, but UTF-8 cannot encode) become U+FFFD, so encoding never fails.
 """
 
 from __future__ import annotations
@@ -12,10 +13,15 @@ import re
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _FORBIDDEN_IN_FIELD = re.compile(r"[\r\n\x00]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class FramingError(ValueError):
     """A field value that would corrupt the event stream."""
+
+
+def _utf8(text: str) -> bytes:
+    return _LONE_SURROGATE.sub("\ufffd", text).encode("utf-8")
 
 
 def _check_field(name: str, value: str) -> None:
@@ -45,12 +51,12 @@ def encode_event(
     lines.extend(f"data: {line}" for line in _LINE_BREAK.split(data))
     lines.append("")
     lines.append("")
-    return "\n".join(lines).encode("utf-8")
+    return _utf8("\n".join(lines))
 
 
 def encode_comment(text: str = "") -> bytes:
     """Encode a comment line (ignored by clients; keeps proxies from closing idle streams)."""
     return (
-        b"".join(f":{' ' if line else ''}{line}\n".encode() for line in _LINE_BREAK.split(text))
+        b"".join(_utf8(f":{' ' if line else ''}{line}\n") for line in _LINE_BREAK.split(text))
         + b"\n"
     )

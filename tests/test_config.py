@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import typing
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -164,3 +168,74 @@ def test_loader_fuzz_only_raises_config_error(data: dict[str, object]) -> None:
         return
     assert message
     assert "\n" not in message
+
+
+def _section_classes() -> dict[str, type[Any]]:
+    hints = typing.get_type_hints(Settings)
+    return {
+        name: hints[name]
+        for name in ("stream", "limits", "messages", "auth", "cors")
+        if dataclasses.is_dataclass(hints[name])
+    }
+
+
+# Values that are often right for some key, so the fuzz gets past "must be a table" and into
+# every coercion and range check (and inf/nan, which TOML can spell).
+plausible_values = (
+    st.integers(min_value=-2, max_value=10**6)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from(["none", "token", "queue", "reject", "{user_id}", "https://a.example"])
+    | st.text(min_size=14, max_size=20)
+    | st.lists(st.sampled_from(["*", "http://localhost:3000", "a.example", 3]), max_size=3)
+    | toml_values
+)
+
+
+@st.composite
+def plausible_configs(draw: st.DrawFn) -> dict[str, object]:
+    config: dict[str, object] = {}
+    for name, cls in _section_classes().items():
+        if draw(st.booleans()):
+            keys = [spec.name for spec in dataclasses.fields(cls)]
+            table = draw(st.dictionaries(st.sampled_from(keys), plausible_values, max_size=4))
+            if draw(st.integers(0, 9)) == 0:  # now and then a misspelt key
+                table[draw(st.text(max_size=4))] = draw(plausible_values)
+            config[name] = table
+    return config
+
+
+@given(plausible_configs())
+def test_loader_fuzz_known_keys(data: dict[str, object]) -> None:
+    failure: ConfigError | None = None
+    try:
+        settings = settings_from_mapping(data)
+    except ConfigError as error:
+        failure = error
+    if failure is not None:
+        assert "\n" not in str(failure)
+        assert str(failure).startswith("<mapping>: ")
+        assert failure.where.split(".")[0] in data  # names the section it came from
+        return
+    for name, table in data.items():
+        section = getattr(settings, name)
+        assert isinstance(table, dict)
+        for key, value in table.items():
+            loaded = getattr(section, key)
+            assert loaded == (tuple(value) if isinstance(value, list) else value)
+            if isinstance(loaded, float):
+                assert math.isfinite(loaded)
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
+@pytest.mark.parametrize(
+    "key", ["stream.chunk_delay", "auth.token_ttl", "answers.delay", "answers.first_chunk_delay"]
+)
+def test_non_finite_numbers_are_refused(tmp_path: Path, key: str, value: str) -> None:
+    section, name = key.split(".")
+    path = tmp_path / "c.toml"
+    if section == "answers":
+        path.write_text(f'[[answers]]\nparts = ["a"]\n{name} = {value}\n', encoding="utf-8")
+    else:
+        path.write_text(f"[{section}]\n{name} = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="must be a finite number"):
+        load_settings(path)

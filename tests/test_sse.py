@@ -86,3 +86,59 @@ def test_any_event_name_and_id_round_trip_or_are_refused(
     events, _ = parse(frame)
     # An empty event name means the default type, "message", as the spec says.
     assert events == [(name or "message", event_id, "x")]
+
+
+# Text built from the pieces that break naive framing: every kind of line break, NUL, BOM,
+# field names, a colon at the start of a line, and lone surrogates (JSON can send "\ud800").
+tricky_text = st.lists(
+    st.sampled_from(
+        [
+            *("\r\n", "\r", "\n", "\n\n", "\x00", "\ufeff", ":", " "),
+            *("data: x", "event: E", "id: 9", "retry: 1"),
+            *("中", "é", "\ud800", "\udfff", "\U0001f600"),
+        ]
+    )
+    | st.text(max_size=3),
+    max_size=20,
+).map("".join)
+any_text = st.text() | tricky_text | st.text(alphabet=st.characters(categories=["Cs", "Cc", "Zs"]))
+
+
+def expected_data(text: str) -> str:
+    """What a client sees: line breaks normalised, lone surrogates replaced."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
+
+
+@given(any_text)
+def test_tricky_text_is_valid_utf8_and_one_event(text: str) -> None:
+    frame = encode_event(text, event="ANSWER_CHUNK", event_id="1")
+    frame.decode("utf-8")  # strict: never a byte a client must reject
+    assert frame.endswith(b"\n\n")
+    assert b"\n\n" not in frame[:-2]  # no blank line inside: nothing dispatches early
+    events, comments = parse(frame)
+    assert events == [("ANSWER_CHUNK", "1", expected_data(text))]
+    assert comments == []
+
+
+@given(st.lists(st.tuples(st.sampled_from(["A", "B_C"]), any_text), max_size=6))
+def test_a_stream_of_frames_parses_as_the_same_events(items: list[tuple[str, str]]) -> None:
+    # No comments in between: httpx-sse (unlike browsers) dispatches an empty event at the
+    # blank line after a comment once an id was seen, which would muddle the comparison.
+    stream = b"".join(
+        encode_event(text, event=name, event_id=str(number))
+        for number, (name, text) in enumerate(items)
+    )
+    events, _ = parse(stream)
+    assert events == [
+        (name, str(number), expected_data(text)) for number, (name, text) in enumerate(items)
+    ]
+
+
+@given(any_text)
+def test_any_comment_is_only_comments(text: str) -> None:
+    frame = encode_comment(text)
+    frame.decode("utf-8")
+    events, comments = parse(frame)
+    assert events == []
+    assert len(comments) == len(expected_data(text).split("\n"))
