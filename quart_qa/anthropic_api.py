@@ -7,6 +7,7 @@ See docs/llm-apis.md.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -37,9 +38,8 @@ from .llm_requests import (
     get_bool,
     get_int,
     get_messages,
-    get_string,
+    get_model,
     get_strings,
-    invalid_value,
     json_response,
     last_user_text,
     missing,
@@ -74,6 +74,8 @@ _ERROR_TYPES = {
     529: "overloaded_error",
 }
 
+log = logging.getLogger("quart_qa.llm")
+
 anthropic_api = Blueprint("anthropic_api", __name__, url_prefix="/v1")
 
 
@@ -105,6 +107,12 @@ async def _http_error(error: HTTPException) -> Response:
     return error_response(ApiError(status, "http_error", error.description or error.name))
 
 
+@anthropic_api.errorhandler(Exception)
+async def _unexpected(error: Exception) -> Response:
+    log.exception("unhandled error", exc_info=error)
+    return error_response(ApiError(500, "internal_error", "the server failed; see its log"))
+
+
 def _event(name: str, body: dict[str, Any]) -> bytes:
     return encode_event(compact_json({"type": name, **body}), event=name)
 
@@ -126,9 +134,7 @@ class MessagesRequest:
 
 def parse_messages_request(body: dict[str, Any], max_question_chars: int) -> MessagesRequest:
     """Check a request body; every other field is accepted and ignored."""
-    model = get_string(body, "model", required=True) or ""
-    if not model:
-        raise invalid_value("model", "must not be empty.")
+    model = get_model(body)
     max_tokens = get_int(body, "max_tokens", minimum=1)
     if max_tokens is None:
         raise missing("max_tokens")

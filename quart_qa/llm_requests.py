@@ -15,6 +15,7 @@ from quart import Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import ApiError
+from .model_presets import MAX_NAME_CHARS as MAX_MODEL_CHARS
 
 
 class LlmApiError(ApiError):
@@ -55,7 +56,7 @@ async def read_json_object() -> dict[str, Any]:
         ) from None
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting
         raise LlmApiError(
             400, "malformed_json", f"could not parse the JSON body of the request: {error}"
         ) from None
@@ -101,12 +102,10 @@ def missing(param: str) -> LlmApiError:
     )
 
 
-def get_string(body: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
+def get_string(body: Mapping[str, Any], key: str) -> str | None:
     """A string parameter (``null`` counts as absent)."""
     value = body.get(key)
     if value is None:
-        if required:
-            raise missing(key)
         return None
     if not isinstance(value, str):
         raise invalid_type(key, "a string", value)
@@ -123,6 +122,16 @@ def get_int(body: Mapping[str, Any], key: str, *, minimum: int) -> int | None:
     if value < minimum:
         raise invalid_value(key, f"must be at least {minimum}, got {value}.")
     return value
+
+
+def get_model(body: Mapping[str, Any]) -> str:
+    """``model``: a required, non-empty name of at most :data:`MAX_MODEL_CHARS` characters."""
+    model = get_string(body, "model")
+    if model is None:
+        raise missing("model")
+    if not model or len(model) > MAX_MODEL_CHARS:
+        raise invalid_value("model", f"must be 1-{MAX_MODEL_CHARS} characters.")
+    return model
 
 
 def get_bool(body: Mapping[str, Any], key: str) -> bool:

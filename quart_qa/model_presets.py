@@ -17,6 +17,7 @@ Without ``[models]`` the LLM APIs accept any model name and list :data:`DEFAULT_
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -70,6 +71,8 @@ def _describe(value: object) -> str:
 def _number(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(where, f"must be a number, got {_describe(value)}")
+    if not math.isfinite(value):  # TOML spells inf and nan; no pace means them
+        raise ConfigError(where, f"must be a finite number, got {value!r}")
     return float(value)
 
 

@@ -6,6 +6,7 @@ The wire format follows api.openai.com: compact ``data:`` lines, no ``event:`` l
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -36,7 +37,7 @@ from .llm_requests import (
     get_bool,
     get_int,
     get_messages,
-    get_string,
+    get_model,
     get_strings,
     invalid_type,
     invalid_value,
@@ -61,6 +62,8 @@ SSE_HEADERS = {
 }
 DONE_FRAME = b"data: [DONE]\n\n"
 KEEP_ALIVE_FRAME = encode_comment("keep-alive")
+
+log = logging.getLogger("quart_qa.llm")
 
 openai_api = Blueprint("openai_api", __name__, url_prefix="/v1")
 
@@ -102,6 +105,12 @@ async def _http_error(error: HTTPException) -> Response:
     return error_response(ApiError(status, code, error.description or error.name))
 
 
+@openai_api.errorhandler(Exception)
+async def _unexpected(error: Exception) -> Response:
+    log.exception("unhandled error", exc_info=error)
+    return error_response(ApiError(500, "internal_error", "the server failed; see its log"))
+
+
 @dataclass(frozen=True)
 class ChatRequest:
     """The parts of a chat completion request that change the answer."""
@@ -117,9 +126,7 @@ class ChatRequest:
 
 def parse_chat_request(body: dict[str, Any], max_question_chars: int) -> ChatRequest:
     """Check a request body; every other field is accepted and ignored."""
-    model = get_string(body, "model", required=True) or ""
-    if not model:
-        raise invalid_value("model", "must not be empty.")
+    model = get_model(body)
     messages = get_messages(body, ROLES)
     texts = [
         content_text(message.get("content"), f"messages[{index}].content")

@@ -328,6 +328,9 @@ BIG = "x" * 70_000
         (chat(stop=["a", "b", "c", "d", "e"]), 400, "stop", "invalid_value"),
         (chat(stop=[1]), 400, "stop[0]", "invalid_type"),
         (chat("x" * 4001), 400, "messages", "context_length_exceeded"),
+        ("[" * 60_000, 400, None, "malformed_json"),
+        (chat(model=""), 400, "model", "invalid_value"),
+        (chat(model="m" * 257), 400, "model", "invalid_value"),
         (chat(model="nope"), 404, "model", "model_not_found"),
         (chat(BIG), 413, None, "request_too_large"),
     ],
@@ -381,6 +384,20 @@ async def test_api_errors_from_hooks_use_the_api_shape(make_app: AppFactory) -> 
         "type": "error",
         "error": {"type": "rate_limit_error", "message": "slow down"},
     }
+
+
+async def test_unexpected_errors_use_the_api_shape(
+    app: Quart, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(get_llm_state(app), "plan", broken)
+    openai_response = await post(client, CHAT, chat())
+    anthropic_response = await post(client, MESSAGES, anthropic())
+    assert openai_response.status_code == anthropic_response.status_code == 500
+    assert (await body_of(openai_response))["error"]["type"] == "server_error"
+    assert (await body_of(anthropic_response))["error"]["type"] == "api_error"
 
 
 # --- Anthropic -------------------------------------------------------------------------------
@@ -560,6 +577,7 @@ async def test_anthropic_non_streaming_failure(client: Client) -> None:
             400,
             "invalid_request_error",
         ),
+        ("[" * 60_000, 400, "invalid_request_error"),
         (anthropic(model="nope"), 404, "not_found_error"),
         (anthropic(BIG), 413, "request_too_large"),
     ],

@@ -70,6 +70,11 @@ def test_describe() -> None:
         ({"fast": {"ttft": -1}}, "models.fast.ttft: must be >= 0, got -1"),
         ({"fast": {"ttft": "1s"}}, "models.fast.ttft: must be a number, got str '1s'"),
         ({"fast": {"ttft": True}}, "models.fast.ttft: must be a number, got bool True"),
+        ({"fast": {"ttft": float("inf")}}, "models.fast.ttft: must be a finite number, got inf"),
+        (
+            {"fast": {"tokens_per_second": float("nan")}},
+            "models.fast.tokens_per_second: must be a finite number",
+        ),
         ({"fast": {"tokens_per_second": 0}}, "models.fast.tokens_per_second: must be > 0, got 0"),
         ({"fast": {"jitter": 1.5}}, "models.fast.jitter: must be between 0 and 1"),
         ({"fast": {"seed": 1.5}}, "models.fast.seed: must be an integer, got float 1.5"),
