@@ -239,10 +239,10 @@ class Message:
 async def messages() -> Response:
     """Answer the last user message with the scripted rule, streamed or whole."""
     state = get_llm_state()
+    # Auth and rate limits: the check_api_access(...) hook goes here (docs/llm-apis.md).
     parsed = parse_messages_request(
         await read_json_object(), state.settings.limits.max_question_chars
     )
-    # Auth and rate limits: the check_api_access(...) hook goes here (docs/llm-apis.md).
     model = require_model(state, parsed.model)
     plan, pace = state.plan(
         model, parsed.question, max_tokens=parsed.max_tokens, stop=parsed.stop_sequences

@@ -274,8 +274,8 @@ class ChatCompletion:
 async def chat_completions() -> Response:
     """Answer the last user message with the scripted rule, streamed or whole."""
     state = get_llm_state()
-    chat = parse_chat_request(await read_json_object(), state.settings.limits.max_question_chars)
     # Auth and rate limits: the check_api_access(...) hook goes here (docs/llm-apis.md).
+    chat = parse_chat_request(await read_json_object(), state.settings.limits.max_question_chars)
     model = require_model(state, chat.model)
     plan, pace = state.plan(model, chat.question, max_tokens=chat.max_tokens, stop=chat.stop)
     completion = ChatCompletion(
