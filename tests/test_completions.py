@@ -212,7 +212,7 @@ async def test_play_times_out() -> None:
 async def test_play_sends_keep_alives_during_long_pauses() -> None:
     events = await events_of(plan_answer(GREETING, max_tokens=1), Pace(first=0.1), keepalive=0.02)
     assert events[-2:] == [TextDelta("Hello"), Finished("length", 1)]
-    assert 2 <= events.count(KeepAlive()) <= 5
+    assert 1 <= events.count(KeepAlive()) <= 4  # 0.1 s of pause, one every 0.02 s at most
     assert set(events[:-2]) == {KeepAlive()}
 
 

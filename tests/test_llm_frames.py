@@ -196,7 +196,7 @@ async def test_openai_keep_alives_are_comment_lines(make_app: AppFactory) -> Non
         body = chat(stream=True, model="thinker", max_tokens=1)
         frames = await stream_frames(app.test_client(), CHAT, body)
     comments = [index for index, frame in enumerate(frames) if frame == [": keep-alive"]]
-    assert 2 <= len(comments) <= 4
+    assert 1 <= len(comments) <= 3  # 0.15 s of pause, one every 0.04 s (fewer if the loop lags)
     assert comments == list(range(1, 1 + len(comments)))  # after the role chunk, before content
     assert not any(line.startswith("event:") for frame in frames for line in frame)
 
@@ -518,7 +518,7 @@ async def test_anthropic_pings_keep_alive(make_app: AppFactory) -> None:
         events = anthropic_events(await stream_frames(app.test_client(), MESSAGES, body))
     names = [name for name, _ in events]
     first_delta = names.index("content_block_delta")
-    assert 3 <= names[:first_delta].count("ping") <= 5  # the opening ping, then keep-alives
+    assert 2 <= names[:first_delta].count("ping") <= 4  # the opening ping, then keep-alives
 
 
 async def test_anthropic_non_streaming(client: Client) -> None:
