@@ -1,8 +1,13 @@
 // Every HTTP call the page makes, in one place.
 //
-// Token mode (POST /qa/session → {user_id, token}; `?token=` on connect and
-// `Authorization: Bearer` on ask/cancel) only needs changes here: keep the token on the
-// client, add it in streamUrl() and #headers().
+// Token mode (docs/security.md): QaApi.open() asks POST /qa/session; when the server answers
+// with a token, the server's user id is used, {user_id, token} is kept in sessionStorage for
+// reloads, the token goes out as `?token=` on connect (EventSource sends no headers) and
+// `Authorization: Bearer` on ask/cancel, and it is renewed halfway through its lifetime.
+// Without a token (auth.mode = "none") the page keeps the id it resolved itself.
+
+const SESSION_KEY = "quart-qa.session";
+const MIN_RENEW_DELAY_MS = 5000;
 
 /**
  * @typedef {{ ok: true, status: number, data: Record<string, unknown> }} ApiSuccess
@@ -13,6 +18,9 @@
 export class QaApi {
   /** @type {string} */ #userId;
   /** @type {string} */ #base;
+  /** @type {string | null} */ #token = null;
+  /** @type {Storage | null} */ #storage = null;
+  /** @type {number | undefined} */ #renewTimer = undefined;
 
   /**
    * @param {string} userId  already validated against USER_ID_PATTERN
@@ -23,13 +31,40 @@ export class QaApi {
     this.#base = base;
   }
 
+  /**
+   * The API for this tab: the server's user id and token in token mode, else `userId`.
+   * A stored token is renewed (same id); an expired one gets a fresh session.
+   * @param {string} userId  the id to use when the server hands out no token
+   * @param {Storage | null} storage
+   * @param {{ base?: string }} [options]
+   * @returns {Promise<QaApi>}
+   */
+  static async open(userId, storage, { base = "" } = {}) {
+    const held = readSession(storage);
+    let session = held ? await requestSession(base, held.token) : null;
+    if (session === null) session = await requestSession(base, null);
+    if (session === null || session.token === null) return new QaApi(userId, { base });
+    const api = new QaApi(session.user_id, { base });
+    api.#storage = storage;
+    api.#useToken(session.token, session.expires_in);
+    return api;
+  }
+
   get userId() {
     return this.#userId;
   }
 
-  /** URL of this user's Server-Sent Events stream. */
-  streamUrl() {
-    return this.#url("connect");
+  /**
+   * URL of this user's Server-Sent Events stream.
+   * @param {string | null} [lastEventId]  resume right after this event
+   */
+  streamUrl(lastEventId = null) {
+    const params = new URLSearchParams();
+    if (this.#token !== null) params.set("token", this.#token);
+    // A new EventSource sends no Last-Event-ID header (only its own reconnects do).
+    if (lastEventId) params.set("last_event_id", lastEventId);
+    const url = this.#url("connect");
+    return params.size > 0 ? `${url}?${params}` : url;
   }
 
   /**
@@ -59,7 +94,32 @@ export class QaApi {
     /** @type {Record<string, string>} */
     const headers = { Accept: "application/json" };
     if (withBody) headers["Content-Type"] = "application/json";
+    if (this.#token !== null) headers.Authorization = `Bearer ${this.#token}`;
     return headers;
+  }
+
+  /**
+   * @param {string} token
+   * @param {number | null} expiresIn  seconds
+   */
+  #useToken(token, expiresIn) {
+    this.#token = token;
+    writeSession(this.#storage, { user_id: this.#userId, token });
+    window.clearTimeout(this.#renewTimer);
+    if (expiresIn === null) return;
+    const delay = Math.max(MIN_RENEW_DELAY_MS, (expiresIn * 1000) / 2);
+    this.#renewTimer = window.setTimeout(() => void this.#renew(), delay);
+  }
+
+  /** A fresh token for the same user before the current one expires. */
+  async #renew() {
+    const session = await requestSession(this.#base, this.#token);
+    if (session?.token && session.user_id === this.#userId) {
+      this.#useToken(session.token, session.expires_in);
+    } else {
+      // Offline or refused: try again later; connect keeps working until the token expires.
+      this.#renewTimer = window.setTimeout(() => void this.#renew(), MIN_RENEW_DELAY_MS);
+    }
   }
 
   /**
@@ -87,6 +147,65 @@ export class QaApi {
       code: typeof data?.error === "string" ? data.error : `http_${response.status}`,
       message: typeof data?.message === "string" ? data.message : response.statusText,
     };
+  }
+}
+
+/**
+ * @typedef {{ user_id: string, token: string | null, expires_in: number | null }} Session
+ */
+
+/**
+ * POST /qa/session, renewing `token` when given; null when that fails for any reason
+ * (offline, an old server without the endpoint, an expired token).
+ * @param {string} base
+ * @param {string | null} token
+ * @returns {Promise<Session | null>}
+ */
+async function requestSession(base, token) {
+  /** @type {Record<string, string>} */
+  const headers = { Accept: "application/json" };
+  if (token !== null) headers.Authorization = `Bearer ${token}`;
+  try {
+    const response = await fetch(`${base}/qa/session`, {
+      method: "POST",
+      headers,
+      cache: "no-store",
+    });
+    const data = response.ok ? await readJson(response) : null;
+    if (data === null || typeof data.user_id !== "string") return null;
+    return {
+      user_id: data.user_id,
+      token: typeof data.token === "string" ? data.token : null,
+      expires_in: typeof data.expires_in === "number" ? data.expires_in : null,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * @param {Storage | null} storage
+ * @returns {{ user_id: string, token: string } | null}
+ */
+function readSession(storage) {
+  try {
+    const data = JSON.parse(storage?.getItem(SESSION_KEY) ?? "null");
+    if (typeof data?.user_id === "string" && typeof data?.token === "string") return data;
+  } catch {
+    // Blocked storage or a mangled value: start a new session.
+  }
+  return null;
+}
+
+/**
+ * @param {Storage | null} storage
+ * @param {{ user_id: string, token: string }} session
+ */
+function writeSession(storage, session) {
+  try {
+    storage?.setItem(SESSION_KEY, JSON.stringify(session));
+  } catch {
+    // Storage full or blocked: the session then lasts until the tab is reloaded.
   }
 }
 

@@ -7,8 +7,11 @@ import { resolveUserId, sessionStore } from "./identity.js";
 import { AnswerStream, Status } from "./stream.js";
 import { ConversationView } from "./view.js";
 
-const { userId, rejected } = resolveUserId(new URLSearchParams(location.search), sessionStore());
-const api = new QaApi(userId);
+const storage = sessionStore();
+const requested = resolveUserId(new URLSearchParams(location.search), storage);
+const api = await QaApi.open(requested.userId, storage); // token mode: the server's id
+const { userId } = api;
+const { rejected } = requested;
 
 const messages = /** @type {HTMLElement} */ (document.querySelector('[data-testid="messages"]'));
 const scroller = /** @type {HTMLElement} */ (document.getElementById("conversation"));
