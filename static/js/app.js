@@ -5,6 +5,7 @@ import { Controls } from "./controls.js";
 import { Conversation } from "./conversation.js";
 import { resolveUserId, sessionStore } from "./identity.js";
 import { AnswerStream, Status } from "./stream.js";
+import { Transcript } from "./transcript.js";
 import { ConversationView } from "./view.js";
 
 const storage = sessionStore();
@@ -12,6 +13,7 @@ const requested = resolveUserId(new URLSearchParams(location.search), storage);
 const api = await QaApi.open(requested.userId, storage); // token mode: the server's id
 const { userId } = api;
 const { rejected } = requested;
+const transcript = new Transcript(storage, userId);
 
 const messages = /** @type {HTMLElement} */ (document.querySelector('[data-testid="messages"]'));
 const scroller = /** @type {HTMLElement} */ (document.getElementById("conversation"));
@@ -29,7 +31,10 @@ const controls = new Controls(document, {
   clear: () => conversation.clear(),
 });
 conversation = new Conversation(view, controls, api);
-stream = new AnswerStream(() => api.streamUrl(), {
+const saved = transcript.load();
+conversation.resume(view.restore(saved.entries));
+stream = new AnswerStream((lastEventId) => api.streamUrl(lastEventId), {
+  lastEventId: saved.lastEventId,
   onEvent: (name, data) => conversation.receive(name, data),
   onStatus: (status, attempt) => {
     controls.showStatus(status, attempt);
@@ -43,6 +48,15 @@ link.textContent = userId;
 if (rejected !== null) {
   view.addNotice(`Ignored ?user=${rejected}: ids are 1–64 letters, digits, “_” or “-”.`, "error");
 }
+
+// Keep the conversation for a reload. pagehide covers reloads and navigation;
+// visibilitychange covers mobile browsers that discard hidden tabs without a pagehide.
+const saveTranscript = () =>
+  transcript.save({ entries: view.snapshot(), lastEventId: stream.lastEventId });
+window.addEventListener("pagehide", saveTranscript);
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") saveTranscript();
+});
 
 // Back online after the browser gave up: no need to wait for the next backoff step.
 window.addEventListener("online", () => {

@@ -2,7 +2,9 @@
 //
 // Events carry no answer id, so answers are matched in order: the first ANSWER_START
 // takes the oldest question this tab sent; one nobody here asked for (another tab of the
-// same user) gets a bubble of its own.
+// same user) gets a bubble of its own. When the stream drops, open answers are marked
+// interrupted but remembered: the reconnect resumes after Last-Event-ID, so their missing
+// events usually arrive and continue them; EVENTS_MISSED says they never will.
 
 import { describeFailure } from "./errors.js";
 import { Status } from "./stream.js";
@@ -18,10 +20,10 @@ export class Conversation {
   /** @type {ConversationView} */ #view;
   /** @type {Controls} */ #controls;
   /** @type {QaApi} */ #api;
-  /** @type {AnswerBubble[]} answers asked here that have not started yet */ #waiting = [];
-  /** @type {AnswerBubble | null} the answer receiving chunks */ #active = null;
-  /** @type {AnswerBubble | null} cut off by a dropped stream; resumed if chunks still come */
-  #interrupted = null;
+  /** @type {AnswerBubble[]} asked here, ANSWER_START not seen yet */ #waiting = [];
+  /** @type {AnswerBubble | null} started, receiving chunks */ #active = null;
+  /** @type {AnswerBubble | null} started, then cut off by a dropped stream */ #cutOff = null;
+  /** @type {AnswerBubble[]} were waiting when the stream dropped */ #cutOffWaiting = [];
 
   /**
    * @param {ConversationView} view
@@ -32,6 +34,17 @@ export class Conversation {
     this.#view = view;
     this.#controls = controls;
     this.#api = api;
+  }
+
+  /**
+   * Answers a reload cut off (oldest first); the resumed stream may still continue them.
+   * @param {AnswerBubble[]} answers
+   */
+  resume(answers) {
+    for (const answer of answers) {
+      if (answer.started) this.#cutOff = answer;
+      else this.#cutOffWaiting.push(answer);
+    }
   }
 
   /** @param {string} question */
@@ -57,8 +70,10 @@ export class Conversation {
     if (result.ok) return; // ANSWER_CANCELLED on the stream closes the bubble
     if (result.code === "nothing_running") {
       // The server has nothing left to stop: whatever we still show as open is over.
-      this.#current()?.cancel("Nothing was running any more.");
-      this.#dropWaiting("Nothing was running any more.");
+      const reason = "Nothing was running any more.";
+      this.#current()?.cancel(reason);
+      this.#active = null;
+      this.#dropWaiting(reason);
       this.#sync();
       return;
     }
@@ -68,7 +83,8 @@ export class Conversation {
 
   clear() {
     this.#view.clear();
-    this.#interrupted = null;
+    this.#cutOff = null;
+    this.#cutOffWaiting = [];
     // A running answer stays on screen: its chunks are still coming.
     if (this.#active?.isOpen) this.#view.adopt(this.#active);
     for (const answer of this.#waiting) this.#view.adopt(answer);
@@ -81,12 +97,13 @@ export class Conversation {
   receive(name, data) {
     switch (name) {
       case "ANSWER_START": {
-        let answer = this.#waiting.shift();
+        // Cut-off questions were queued first, so they start first.
+        let answer = this.#cutOffWaiting.shift() ?? this.#waiting.shift();
         if (answer === undefined) {
           this.#view.addNotice(data); // asked from another tab of this stream
           answer = this.#view.addAnswer();
         }
-        this.#interrupted = null;
+        this.#cutOff = null;
         answer.start();
         this.#active = answer;
         break;
@@ -102,7 +119,7 @@ export class Conversation {
         this.#active = null;
         break;
       case "ERROR": {
-        const answer = this.#current() ?? this.#waiting.shift();
+        const answer = this.#current() ?? this.#cutOffWaiting.shift() ?? this.#waiting.shift();
         if (answer) answer.fail(data);
         else this.#view.addNotice(`Error: ${data}`, "error");
         this.#active = null;
@@ -113,6 +130,16 @@ export class Conversation {
         this.#active = null;
         this.#dropWaiting(data); // the server drops queued questions too
         break;
+      case "EVENTS_MISSED":
+        // The resume has a gap (the server restarted, say): what was cut off stays cut off.
+        this.#cutOff?.lose(data);
+        for (const answer of this.#cutOffWaiting) answer.lose(data);
+        this.#cutOff = null;
+        this.#cutOffWaiting = [];
+        break;
+      case "SERVER_SHUTDOWN":
+        this.#view.addNotice(data);
+        break;
       default:
         break; // CONNECTED: the status shows it
     }
@@ -122,30 +149,30 @@ export class Conversation {
   /** @param {string} status */
   statusChanged(status) {
     if (status !== Status.CONNECTED) {
-      // Without an open connection the server stops the answer: say so instead of typing on.
-      const active = this.#active;
-      if (active?.isOpen) {
-        active.interrupt();
-        this.#interrupted = active;
+      if (this.#active?.isOpen) {
+        this.#active.interrupt();
+        this.#cutOff = this.#active;
       }
       this.#active = null;
       for (const answer of this.#waiting) answer.interrupt();
+      this.#cutOffWaiting.push(...this.#waiting);
       this.#waiting = [];
     }
     this.#sync();
   }
 
-  /** The answer that stream events are about, if any. */
+  /** The started answer that stream events are about, if any (a cut-off one resumes). */
   #current() {
-    const answer = this.#active ?? this.#interrupted;
-    this.#interrupted = null;
+    const answer = this.#active ?? this.#cutOff;
+    this.#cutOff = null;
     return answer;
   }
 
   /** @param {string} reason */
   #dropWaiting(reason) {
-    for (const answer of this.#waiting) answer.cancel(reason);
+    for (const answer of [...this.#waiting, ...this.#cutOffWaiting]) answer.cancel(reason);
     this.#waiting = [];
+    this.#cutOffWaiting = [];
   }
 
   #sync() {

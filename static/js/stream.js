@@ -1,8 +1,10 @@
 // The answer stream: one EventSource, its connection status and its retries.
 //
 // The browser's EventSource reconnects by itself after a network error or a clean end of
-// the stream (readyState CONNECTING); it gives up for good on a non-200 answer or a wrong
-// content type (readyState CLOSED), and then we retry ourselves with a backoff.
+// the stream (readyState CONNECTING) and sends Last-Event-ID, so the server resumes right
+// after the last event we saw. It gives up for good on a non-200 answer or a wrong content
+// type (readyState CLOSED); then we retry ourselves with a backoff, passing the last id in
+// the URL because a new EventSource does not send the header.
 
 export const Status = Object.freeze({
   CONNECTING: "connecting",
@@ -19,6 +21,8 @@ export const STREAM_EVENTS = Object.freeze([
   "ANSWER_END",
   "ERROR",
   "ANSWER_CANCELLED",
+  "EVENTS_MISSED",
+  "SERVER_SHUTDOWN",
 ]);
 
 const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000, 30000];
@@ -37,34 +41,43 @@ const MAX_RETRIES_AFTER_GIVE_UP = 10;
  */
 
 export class AnswerStream {
-  /** @type {() => string} */ #url;
+  /** @type {(lastEventId: string | null) => string} */ #url;
   /** @type {EventHandler} */ #onEvent;
   /** @type {StatusHandler} */ #onStatus;
   /** @type {EventSource | null} */ #source = null;
   /** @type {number | undefined} */ #retryTimer = undefined;
+  /** @type {string | null} */ #lastEventId;
   #attempt = 0;
   #retriesAfterGiveUp = 0;
   #status = Status.DISCONNECTED;
 
   /**
-   * @param {() => string} url  called on every (re)connection, so it may change (a token)
-   * @param {{ onEvent: EventHandler, onStatus: StatusHandler }} handlers
+   * @param {(lastEventId: string | null) => string} url  called on every new connection,
+   *   so it may change (a token, the position to resume after)
+   * @param {{ onEvent: EventHandler, onStatus: StatusHandler, lastEventId?: string | null }} options
+   *   lastEventId: resume after this event (one a previous page load saw)
    */
-  constructor(url, { onEvent, onStatus }) {
+  constructor(url, { onEvent, onStatus, lastEventId = null }) {
     this.#url = url;
     this.#onEvent = onEvent;
     this.#onStatus = onStatus;
+    this.#lastEventId = lastEventId;
   }
 
   get status() {
     return this.#status;
   }
 
+  /** The id of the last event received: where a new connection resumes. */
+  get lastEventId() {
+    return this.#lastEventId;
+  }
+
   /** Open the stream (closing any current one). */
   open() {
     this.#stop();
     this.#setStatus(this.#attempt > 0 ? Status.RECONNECTING : Status.CONNECTING);
-    const source = new EventSource(this.#url());
+    const source = new EventSource(this.#url(this.#lastEventId));
     this.#source = source;
     for (const name of STREAM_EVENTS) {
       source.addEventListener(name, (event) => this.#received(source, name, event));
@@ -91,12 +104,14 @@ export class AnswerStream {
    */
   #received(source, name, event) {
     if (source !== this.#source) return; // a late event of a stream we already closed
+    const { data, lastEventId } = /** @type {MessageEvent<string>} */ (event);
+    if (lastEventId) this.#lastEventId = lastEventId;
     if (name === "CONNECTED") {
       this.#attempt = 0;
       this.#retriesAfterGiveUp = 0;
       this.#setStatus(Status.CONNECTED);
     }
-    this.#onEvent(name, /** @type {MessageEvent<string>} */ (event).data);
+    this.#onEvent(name, data);
   }
 
   /** @param {EventSource} source */

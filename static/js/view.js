@@ -8,16 +8,28 @@ export const AnswerState = Object.freeze({
   DONE: "done", // ANSWER_END
   ERROR: "error", // ERROR event
   CANCELLED: "cancelled", // ANSWER_CANCELLED (or dropped from the queue)
-  INTERRUPTED: "interrupted", // the stream dropped mid-answer
+  INTERRUPTED: "interrupted", // the stream dropped mid-answer; a resume may continue it
+  INCOMPLETE: "incomplete", // EVENTS_MISSED: the rest of it is lost
   REJECTED: "rejected", // the ask request itself failed
 });
 
 const OPEN_STATES = new Set([AnswerState.PENDING, AnswerState.STREAMING]);
+const KNOWN_STATES = new Set(Object.values(AnswerState));
 const NEAR_BOTTOM_PX = 64;
+
+/**
+ * What a reload needs to show a message again (see transcript.js).
+ * @typedef {{ label: string, message: string, detail: string }} Note
+ * @typedef {{ kind: "question", text: string }
+ *   | { kind: "notice", text: string, level: "info" | "error" }
+ *   | { kind: "answer", text: string, state: string, started: boolean, note: Note | null }} Entry
+ * @typedef {{ text: string, state: string, started: boolean, note: Note | null }} AnswerSnapshot
+ */
 
 export class ConversationView {
   /** @type {HTMLElement} */ #list;
   /** @type {HTMLElement} */ #scroller;
+  /** @type {WeakMap<Element, AnswerBubble>} */ #answers = new WeakMap();
 
   /**
    * @param {HTMLElement} list  the aria-live log that holds the messages
@@ -38,6 +50,7 @@ export class ConversationView {
   /** A new, pending answer bubble at the end of the conversation. */
   addAnswer() {
     const answer = new AnswerBubble((change) => this.#keepAtBottom(change, false));
+    this.#answers.set(answer.element, answer);
     this.#add(answer.element, true);
     return answer;
   }
@@ -65,6 +78,40 @@ export class ConversationView {
     this.#add(answer.element, true);
   }
 
+  /**
+   * The conversation as plain data, oldest first.
+   * @returns {Entry[]}
+   */
+  snapshot() {
+    return Array.from(this.#list.children, (node) => {
+      const answer = this.#answers.get(node);
+      if (answer) return { kind: "answer", ...answer.snapshot() };
+      const text = node.textContent ?? "";
+      if (node.matches('[data-testid="user-message"]')) return { kind: "question", text };
+      const level = node.classList.contains("notice-error") ? "error" : "info";
+      return { kind: "notice", text, level };
+    });
+  }
+
+  /**
+   * Show a snapshot again. Answers that were not finished come back interrupted.
+   * @param {Entry[]} entries
+   * @returns {AnswerBubble[]}  the unfinished answers, oldest first: the stream may continue them
+   */
+  restore(entries) {
+    /** @type {AnswerBubble[]} */
+    const unfinished = [];
+    for (const entry of entries) {
+      if (entry.kind === "question") this.addQuestion(entry.text);
+      else if (entry.kind === "notice") this.addNotice(entry.text, entry.level);
+      else {
+        const answer = this.addAnswer();
+        if (answer.restore(entry)) unfinished.push(answer);
+      }
+    }
+    return unfinished;
+  }
+
   /** @param {HTMLElement} node @param {boolean} force */
   #add(node, force) {
     this.#keepAtBottom(() => this.#list.append(node), force);
@@ -90,7 +137,9 @@ export class AnswerBubble {
   /** @type {HTMLElement} */ #typing;
   /** @type {HTMLElement} */ #note;
   /** @type {(change: () => void) => void} */ #keepAtBottom;
+  /** @type {Note | null} */ #noteContent = null;
   #state = AnswerState.PENDING;
+  #started = false;
 
   /** @param {(change: () => void) => void} keepAtBottom */
   constructor(keepAtBottom) {
@@ -120,13 +169,20 @@ export class AnswerBubble {
     return this.#text.textContent ?? "";
   }
 
+  /** ANSWER_START (or a first chunk) arrived for it. */
+  get started() {
+    return this.#started;
+  }
+
   /** ANSWER_START arrived. */
   start() {
+    this.#started = true;
     this.#set(AnswerState.STREAMING);
   }
 
   /** @param {string} chunk  one ANSWER_CHUNK, newlines and all */
   append(chunk) {
+    this.#started = true;
     this.#keepAtBottom(() => {
       this.#text.textContent += chunk;
       this.#set(AnswerState.STREAMING);
@@ -147,12 +203,14 @@ export class AnswerBubble {
     this.#set(AnswerState.CANCELLED, "Stopped", message);
   }
 
+  /** The stream dropped: the answer continues here if the resumed stream brings the rest. */
   interrupt() {
-    this.#set(
-      AnswerState.INTERRUPTED,
-      "Connection lost",
-      "the answer may be incomplete; it continues here if the server still sends it.",
-    );
+    this.#set(AnswerState.INTERRUPTED, "Connection lost", "it continues when the stream is back.");
+  }
+
+  /** @param {string} message  EVENTS_MISSED: the rest of this answer will never come */
+  lose(message) {
+    this.#set(AnswerState.INCOMPLETE, "Incomplete", message);
   }
 
   /**
@@ -164,6 +222,26 @@ export class AnswerBubble {
     this.#set(AnswerState.REJECTED, "Not sent", summary, detail);
   }
 
+  /** @returns {AnswerSnapshot} */
+  snapshot() {
+    return { text: this.text, state: this.#state, started: this.#started, note: this.#noteContent };
+  }
+
+  /**
+   * Take over a snapshot; an unfinished answer (open or cut off) comes back interrupted.
+   * @param {AnswerSnapshot} snapshot
+   * @returns {boolean}  whether the answer was unfinished
+   */
+  restore({ text, state, started, note }) {
+    this.#text.textContent = text;
+    this.#started = Boolean(started);
+    const unfinished = OPEN_STATES.has(state) || state === AnswerState.INTERRUPTED;
+    if (unfinished) this.interrupt();
+    else if (KNOWN_STATES.has(state)) this.#set(state, note?.label, note?.message, note?.detail);
+    else this.finish();
+    return unfinished;
+  }
+
   /**
    * @param {string} state
    * @param {string} [label]
@@ -173,6 +251,8 @@ export class AnswerBubble {
   #set(state, label, message, detail) {
     this.#keepAtBottom(() => {
       this.#state = state;
+      this.#noteContent =
+        label === undefined ? null : { label, message: message ?? "", detail: detail ?? "" };
       if (label === undefined) {
         this.#note.replaceChildren();
         this.#note.hidden = true;

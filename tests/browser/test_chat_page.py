@@ -166,15 +166,40 @@ def test_controls_have_accessible_names(chat: ChatPage) -> None:
     expect(page.get_by_role("status").filter(has_text="Connected")).to_be_visible()
 
 
-def test_user_id_survives_a_reload_and_can_be_set(chat: ChatPage) -> None:
+def test_reload_keeps_the_stream_and_the_conversation(chat: ChatPage) -> None:
     generated = chat.user_id()
     assert re.fullmatch(r"user_[a-z0-9]{9}", generated)
+    chat.expect_answer(chat.ask("remember me"), scripted_answer(None))
     chat.page.reload()
     chat.expect_connected()
     assert chat.user_id() == generated
+    expect(chat.user_messages).to_have_text(["remember me"])
+    chat.expect_answer(chat.answers.first, scripted_answer(None))
+    chat.expect_answer(chat.ask("and after the reload?"), scripted_answer(None))
 
+
+def test_reload_mid_answer_continues_the_same_bubble(chat: ChatPage) -> None:
+    answer = chat.ask("a slow answer to reload in the middle of")
+    text = answer.get_by_test_id("answer-text")
+    expect(text).not_to_be_empty()
+    before = text.text_content() or ""
+    chat.page.reload()
+    chat.expect_connected()
+    # The page resumes the stream after the last event it showed (?last_event_id=).
+    expect(answer).to_have_attribute("data-state", "streaming")
+    expect(text).not_to_have_text(before)
+    assert (text.text_content() or "").startswith(before)
+    assert scripted_answer("slow").startswith(text.text_content() or "")
+    expect(chat.answers).to_have_count(1)
+    expect(chat.user_messages).to_have_count(1)
+    chat.stop.click()
+    expect(answer).to_have_attribute("data-state", "cancelled")
+
+
+def test_user_in_the_url_sets_the_stream(chat: ChatPage) -> None:
     chat.open(user="chosen-id_42")
     assert chat.user_id() == "chosen-id_42"
+    expect(chat.answers).to_have_count(0)  # another stream: another conversation
     chat.expect_answer(chat.ask("hi"), scripted_answer(None))
 
 
@@ -257,6 +282,8 @@ def test_page_recovers_when_the_server_restarts(tabs: Tabs, artifacts: Path) -> 
 
         server.start()  # same port; the page must find it again without a reload
         expect(chat.status).to_have_attribute("data-state", "connected", timeout=10_000)
+        # The new server cannot resume the old stream (EVENTS_MISSED): the answer stays cut.
+        expect(cut_off).to_have_attribute("data-state", "incomplete")
         expect(chat.send).to_be_enabled()
         chat.send.click()
         chat.expect_answer(chat.answers.last, scripted_answer(None))
