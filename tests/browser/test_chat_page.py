@@ -23,7 +23,7 @@ def shared_user() -> str:
 
 
 def test_answer_streams_into_one_growing_bubble(chat: ChatPage, tabs: Tabs) -> None:
-    final = scripted_answer(None)
+    final = scripted_answer("How do Server-Sent Events work")
     chat.record_answer_texts()
     answer = chat.ask("How do Server-Sent Events work?")
 
@@ -114,7 +114,8 @@ def test_rejected_question_is_explained_and_kept(chat: ChatPage) -> None:
 
 
 def test_clear_empties_the_conversation(chat: ChatPage, tabs: Tabs) -> None:
-    chat.expect_answer(chat.ask("How do Server-Sent Events work?"), scripted_answer(None))
+    question = "How do Server-Sent Events work?"
+    chat.expect_answer(chat.ask(question), scripted_answer("How do Server-Sent Events work"))
     chat.expect_answer(chat.ask("Can an answer keep its lines?"), scripted_answer("lines"))
     tabs.screenshot(chat.page, "conversation")
     chat.by_id("clear").click()
