@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from quart import Blueprint, Response
+from quart import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from .completions import (
@@ -239,7 +239,7 @@ class Message:
 async def messages() -> Response:
     """Answer the last user message with the scripted rule, streamed or whole."""
     state = get_llm_state()
-    # Auth and rate limits: the check_api_access(...) hook goes here (docs/llm-apis.md).
+    state.check_access(request)
     parsed = parse_messages_request(
         await read_json_object(), state.settings.limits.max_question_chars
     )

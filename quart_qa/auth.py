@@ -58,7 +58,8 @@ def issue_token(settings: AuthSettings, user_id: str) -> str:
     return _serializer(settings).dumps(user_id)
 
 
-def _unauthorized(code: str, message: str, error: str | None = None) -> ApiError:
+def unauthorized(code: str, message: str, error: str | None = None) -> ApiError:
+    """A 401 with the ``WWW-Authenticate: Bearer`` challenge."""
     challenge = 'Bearer realm="quart-qa"'
     if error is not None:
         challenge += f', error="{error}"'
@@ -72,17 +73,17 @@ def token_user(settings: AuthSettings, token: str) -> str:
             token, max_age=int(settings.token_ttl)
         )  # whole seconds
     except SignatureExpired:
-        raise _unauthorized(
+        raise unauthorized(
             "token_expired",
             "the session token expired; get a new one from POST /qa/session",
             "invalid_token",
         ) from None
     except BadData:
-        raise _unauthorized(
+        raise unauthorized(
             "invalid_token", "the session token is not valid", "invalid_token"
         ) from None
     if not isinstance(user_id, str):  # signed by us, so only a changed secret format gets here
-        raise _unauthorized("invalid_token", "the session token is not valid", "invalid_token")
+        raise unauthorized("invalid_token", "the session token is not valid", "invalid_token")
     return user_id
 
 
@@ -91,7 +92,7 @@ def check_user_access(settings: AuthSettings, user_id: str, token: str | None) -
     if settings.mode == "none":
         return
     if not token:
-        raise _unauthorized(
+        raise unauthorized(
             "missing_token",
             "this server needs a session token: get one from POST /qa/session and send it as "
             "'Authorization: Bearer <token>' or '?token=<token>'",

@@ -14,10 +14,11 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from quart import Quart, current_app
+from quart import Quart, Request, current_app
 
 from .answer_runner import render
 from .answers import choose_rule
+from .api_access import check_api_access
 from .completions import (
     AnswerPlan,
     Failed,
@@ -30,6 +31,7 @@ from .completions import (
 )
 from .config import Settings
 from .model_presets import ModelPreset, find_model, listed_models
+from .rate_limit import RateLimiter
 
 EXTENSION_KEY = "quart_qa_llm"
 
@@ -129,6 +131,19 @@ class LlmState:
     settings: Settings
     tracker: GenerationTracker = field(default_factory=GenerationTracker)
     created: int = field(default_factory=lambda: int(time.time()))
+    rate_limiter: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rate_limiter = RateLimiter(self.settings.limits.asks_per_minute)
+
+    def check_access(self, request: Request) -> str:
+        """Authenticate and rate-limit one API request (``[auth]``, ``limits.asks_per_minute``)."""
+        return check_api_access(
+            self.settings.auth,
+            self.rate_limiter,
+            self.settings.limits.asks_per_minute,
+            request,
+        )
 
     def init_app(self, app: Quart) -> None:
         """Register on ``app`` (the blueprints are registered by ``llm_apis``)."""

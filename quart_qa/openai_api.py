@@ -18,6 +18,7 @@ from quart import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from .anthropic_api import ANTHROPIC_VERSION_HEADER, anthropic_model, anthropic_model_list
+from .api_access import api_caller
 from .completions import (
     AnswerPlan,
     Failed,
@@ -274,7 +275,7 @@ class ChatCompletion:
 async def chat_completions() -> Response:
     """Answer the last user message with the scripted rule, streamed or whole."""
     state = get_llm_state()
-    # Auth and rate limits: the check_api_access(...) hook goes here (docs/llm-apis.md).
+    state.check_access(request)
     chat = parse_chat_request(await read_json_object(), state.settings.limits.max_question_chars)
     model = require_model(state, chat.model)
     plan, pace = state.plan(model, chat.question, max_tokens=chat.max_tokens, stop=chat.stop)
@@ -299,6 +300,7 @@ def _model_object(state: LlmState, model: ModelPreset) -> dict[str, Any]:
 async def list_models() -> Response:
     """The configured models (Anthropic's listing shape when ``anthropic-version`` is sent)."""
     state = get_llm_state()
+    api_caller(state.settings.auth, request)
     if ANTHROPIC_VERSION_HEADER in request.headers:
         return anthropic_model_list(state)
     models = [_model_object(state, model) for model in state.listed_models()]
@@ -309,6 +311,7 @@ async def list_models() -> Response:
 async def retrieve_model(name: str) -> Response:
     """One model, or 404 ``model_not_found``."""
     state = get_llm_state()
+    api_caller(state.settings.auth, request)
     if ANTHROPIC_VERSION_HEADER in request.headers:
         return anthropic_model(state, name)
     return json_response(_model_object(state, require_model(state, name)))
