@@ -16,6 +16,7 @@ from tests.browser.qa_server import QaServer
 pytestmark = pytest.mark.timeout(25)
 
 XSS_QUESTION = "<img src=x onerror=alert(1)>"
+STRICT_CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
 
 
 def shared_user() -> str:
@@ -223,6 +224,28 @@ def test_two_tabs_of_one_user_both_show_the_answer(tabs: Tabs, qa_server: QaServ
     watching.expect_answer(watching.answers.first, final)
     expect(watching.user_messages).to_have_count(0)
     expect(watching.by_id("notice")).to_contain_text("seen in two tabs?")
+
+
+def test_page_runs_under_a_strict_content_security_policy(tabs: Tabs, qa_server: QaServer) -> None:
+    """No inline script or style and no foreign origin: a deployment can send a strict CSP."""
+    chat = tabs.chat(qa_server)
+    violations: list[str] = []
+    chat.page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+
+    def with_csp(route: Route) -> None:
+        response = route.fetch()
+        headers = {**response.headers, "content-security-policy": STRICT_CSP}
+        route.fulfill(response=response, headers=headers)
+
+    chat.page.route(f"{qa_server.url}/", with_csp)
+    chat.open()
+    chat.expect_answer(chat.ask("does it run?"), scripted_answer(None))
+    assert violations == []
 
 
 def test_phone_width_and_dark_scheme(tabs: Tabs, qa_server: QaServer) -> None:
