@@ -13,6 +13,7 @@ from .cors import apply_cors
 from .error_handlers import JsonErrorRequest, register_error_handlers
 from .health_routes import health
 from .llm_apis import init_llm_apis
+from .openapi import QAOpenAPIProvider
 from .pages import pages
 from .routes import qa
 from .session_routes import sessions
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         openapi_path="/openapi.json",
         swagger_ui_path="/docs",
         redoc_ui_path="/redoc",
+        openapi_provider_class=QAOpenAPIProvider,
     )
     state = AppState.from_settings(settings)
     app.extensions[EXTENSION_KEY] = state
@@ -50,6 +52,6 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.register_blueprint(sessions)
     app.register_blueprint(pages)
     init_llm_apis(app, settings)
-    apply_cors(app, settings.cors)
     app.register_blueprint(health)
+    apply_cors(app, settings.cors)
     return app

@@ -70,6 +70,8 @@ def _refuse_when_full(state: AppState, user_id: str) -> None:
 
 @qa.get("/connect/<user_id>")
 @document_response(ErrorBody, 400)
+@document_response(ErrorBody, 401)
+@document_response(ErrorBody, 403)
 @document_response(ErrorBody, 429)
 @document_response(ErrorBody, 503)
 async def connect(user_id: str) -> Response:
@@ -110,6 +112,8 @@ async def connect(user_id: str) -> Response:
 @validate_request(QuestionRequest)
 @validate_response(AskAccepted, 202)
 @document_response(ErrorBody, 400)
+@document_response(ErrorBody, 401)
+@document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
 @document_response(ErrorBody, 409)
 @document_response(ErrorBody, 413)
@@ -136,6 +140,8 @@ async def ask(user_id: str, data: QuestionRequest) -> tuple[AskAccepted, int]:
 @qa.post("/cancel/<user_id>")
 @validate_response(CancelAccepted, 200)
 @document_response(ErrorBody, 400)
+@document_response(ErrorBody, 401)
+@document_response(ErrorBody, 403)
 @document_response(ErrorBody, 404)
 async def cancel(user_id: str) -> tuple[CancelAccepted, int]:
     """Stop the user's running answer and drop the queued ones."""

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis import Case, CheckContext, CheckFunction, GenerationMode, Response
+from schemathesis import Case, CheckFunction, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 from schemathesis.schemas import APIOperation, BaseSchema
@@ -39,26 +39,9 @@ TOKEN_CONFIG = FAST_CONFIG + '[auth]\nmode = "token"\nsecret = "schemathesis-sec
 Operation = APIOperation[Any, Any, Any, Any]
 
 SCHEMATHESIS_CONFIG = schemathesis.Config.from_dict({"max-stream-events": 1})
-# Statuses the server really sends that /openapi.json does not list yet, per operation.
-# Remove an entry once the route documents it (``@document_response``): the check then
-# covers it like any other status.
-NOT_YET_DOCUMENTED: dict[str, set[int]] = {
-    "GET /qa/connect/{user_id}": {200, 401, 403},  # the event stream itself; [auth] token mode
-    "POST /qa/ask/{user_id}": {401, 403},  # [auth] token mode
-    "POST /qa/cancel/{user_id}": {401, 403},
-}
-
-
-def documented_status(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
-    """Schemathesis' status code check, minus the known gaps in :data:`NOT_YET_DOCUMENTED`."""
-    if response.status_code in NOT_YET_DOCUMENTED.get(case.operation.label, set()):
-        return None
-    return status_code_conformance(ctx, response, case)
-
-
 SCHEMA_CHECKS: list[CheckFunction] = [
     not_a_server_error,
-    documented_status,
+    status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
 ]
