@@ -280,7 +280,7 @@ def test_page_retries_a_refused_stream_by_itself(tabs: Tabs, qa_server: QaServer
     chat.page.route(connect, refuse)
     chat.page.goto(f"{qa_server.url}/")
     expect(chat.status).to_have_attribute("data-state", "reconnecting")
-    expect(chat.status).to_have_text("Reconnecting (attempt 1)…")
+    expect(chat.status).to_have_text(re.compile(r"Reconnecting \(attempt \d+\)…"))
     chat.page.unroute(connect, refuse)
     chat.expect_connected()  # the next try of the backoff, without a reload
     chat.expect_answer(chat.ask("there now?"), scripted_answer(None))
