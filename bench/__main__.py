@@ -34,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, help="where to write the JSON results")
     parser.add_argument("--only", help="run only cases whose name contains this, e.g. S2")
     parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        metavar="SECONDS",
+        help="before each run wait up to this long for other processes to go quiet "
+        "(default: 60, or 0 with --quick)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         metavar="DIR",
@@ -93,6 +100,7 @@ def _meta(quick: bool, reps: int, fd_limit: int) -> dict[str, Any]:
         },
         "pinned": "server on core 0, client on core 1" if can_pin() else "no",
         "fd_limit": fd_limit,
+        "load_average": os.getloadavg(),
         "python": platform.python_version(),
         "packages": {package: _version(package) for package in PACKAGES},
         "quart_qa_source": _source("quart_qa"),
@@ -111,10 +119,12 @@ def _uvloop() -> Any:
 def _progress(run: Run) -> None:
     figures = ", ".join(f"{name}={value:.4g}" for name, value in run.figures.items())
     status = f"ERROR {run.error}" if run.error else figures
-    print(f"[rep {run.rep + 1}] {run.case:<16} {run.server:<14} {status}", flush=True)
+    wait = f" (waited {run.waited:.0f} s for quiet)" if run.waited >= 1 else ""
+    print(f"[rep {run.rep + 1}] {run.case:<16} {run.server:<14} {status}{wait}", flush=True)
 
 
 async def _main(args: argparse.Namespace, scenarios: list[Scenario], reps: int) -> int:
+    quiet_wait = args.quiet_wait if args.quiet_wait is not None else 0 if args.quick else 60
     kinds = [kind for kind in KINDS if not args.server or kind.name in args.server]
     servers = [kind.name for kind in kinds]
     fd_limit = raise_fd_limit()
@@ -128,7 +138,9 @@ async def _main(args: argparse.Namespace, scenarios: list[Scenario], reps: int) 
     with tempfile.TemporaryDirectory(prefix="quart-qa-bench-") as workdir:
         if args.profile is not None:
             args.profile.mkdir(parents=True, exist_ok=True)
-        runs = await run_suite(scenarios, kinds, reps, Path(workdir), _progress, args.profile)
+        runs = await run_suite(
+            scenarios, kinds, reps, Path(workdir), _progress, args.profile, quiet_wait
+        )
     rows = summarize(runs, servers)
     print()
     print(table(rows, servers))

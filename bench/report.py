@@ -131,6 +131,8 @@ def write_json(
                 "rep": run.rep,
                 "figures": run.figures,
                 "error": run.error,
+                "waited_for_quiet_s": run.waited,
+                "others_cpu_pct_before": run.others_before,
             }
             for run in runs
         ],

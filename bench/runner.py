@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .configs import render
 from .profiler import profiled
+from .quiet import wait_for_quiet
 from .scenarios import Figures, Scenario
 from .servers import ServerKind, serve
 
@@ -25,6 +26,8 @@ class Run:
     rep: int
     figures: Figures = field(default_factory=dict)
     error: str | None = None
+    waited: float = 0.0  # seconds spent waiting for the machine to go quiet
+    others_before: float = 0.0  # % of a core other processes used just before the run
 
 
 def _slug(text: str) -> str:
@@ -69,14 +72,21 @@ async def run_suite(
     workdir: Path,
     progress: Callable[[Run], None],
     profile: Path | None = None,
+    quiet_wait: float = 0.0,
 ) -> list[Run]:
-    """Every repetition of every case on every server; server order alternates per repetition."""
+    """Every repetition of every case on every server; server order alternates per repetition.
+
+    With ``quiet_wait`` > 0, each run first waits up to that long for other
+    processes on the machine to go quiet.
+    """
     runs: list[Run] = []
     for rep in range(reps):
         for scenario in scenarios:
             order = list(kinds) if rep % 2 == 0 else list(reversed(kinds))
             for kind in order:
+                waited, others = await wait_for_quiet(quiet_wait) if quiet_wait else (0.0, 0.0)
                 run = await run_one(kind, scenario, rep, workdir, profile)
+                run.waited, run.others_before = waited, others
                 runs.append(run)
                 progress(run)
                 await asyncio.sleep(PAUSE_BETWEEN_RUNS)

@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-import psutil
-
 from .client import SseStream, ask, open_stream
 from .configs import ServerConfig
 from .netstat import listen_drops
+from .quiet import busy_seconds
 from .servers import RunningServer
 from .stats import percentile
 
@@ -53,12 +52,6 @@ class Scenario(Protocol):
         ...
 
 
-def _busy_seconds() -> float:
-    """CPU seconds the whole machine has been busy (all cores)."""
-    times = psutil.cpu_times()
-    return float(times.user + times.nice + times.system + times.irq + times.softirq + times.steal)
-
-
 @dataclass(frozen=True)
 class Window:
     """Wall time and CPU seconds of one measured window."""
@@ -87,7 +80,7 @@ class _Meter:
         self._server = server
         self._server_cpu = server.cpu_seconds()
         self._client_cpu = time.process_time()
-        self._busy = _busy_seconds()
+        self._busy = busy_seconds()
         self._wall = time.perf_counter()
 
     def stop(self) -> Window:
@@ -95,7 +88,7 @@ class _Meter:
         wall = time.perf_counter() - self._wall
         server_cpu = self._server.cpu_seconds() - self._server_cpu
         client_cpu = time.process_time() - self._client_cpu
-        other = _busy_seconds() - self._busy - server_cpu - client_cpu
+        other = busy_seconds() - self._busy - server_cpu - client_cpu
         return Window(wall, server_cpu, client_cpu, max(0.0, other))
 
 
