@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None) -> Quart:
         settings = settings_from_environment()
     app = QAQuart(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = settings.limits.max_body_bytes
+    # The page and its modules revalidate on every load (ETag), so an upgrade is seen at once.
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 0
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # keep answers readable
     QuartSchema(
         app,

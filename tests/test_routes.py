@@ -285,6 +285,15 @@ async def test_index_page(client: Client) -> None:
     assert "text/html" in response.headers["Content-Type"]
 
 
+@pytest.mark.parametrize("path", ["/", "/static/js/app.js"])
+async def test_page_and_modules_revalidate(client: Client, path: str) -> None:
+    response = await client.get(path)
+    assert response.status_code == 200
+    assert "max-age=0" in response.headers["Cache-Control"]
+    again = await client.get(path, headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
 async def test_openapi_documents_the_models(client: Client) -> None:
     response = await client.get("/openapi.json")
     assert response.status_code == 200
