@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import re
 import time
 import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from . import refusals
 from .answers import AnswerRule, choose_rule
-from .broadcast import Broadcast, BroadcastRegistry
+from .broadcast import BroadcastRegistry
 from .config import Settings
-from .errors import ApiError
 from .metrics import Metrics
 from .rate_limit import RateLimiter
 
@@ -38,6 +38,20 @@ class Outcome:
     CANCELLED = "cancelled"
     ABANDONED = "abandoned"
     SHUTDOWN = "shutdown"
+
+
+class AnswerSink(Protocol):
+    """Where an answer's events go: a user's broadcast, or a user's Redis stream."""
+
+    @property
+    def user_id(self) -> str: ...
+
+    @property
+    def subscriber_count(self) -> int: ...
+
+    def unwatched_for(self) -> float: ...
+
+    async def publish(self, name: str, data: str) -> object: ...
 
 
 @dataclass
@@ -91,29 +105,16 @@ class AnswerRunner:
         """Queue a question for ``user_id`` and start its worker if idle."""
         broadcast = self._registry.get(user_id)
         if broadcast is None or broadcast.subscriber_count == 0:
-            raise ApiError(
-                404, "not_connected", f"user {user_id!r} has no open connection to answer on"
-            )
+            raise refusals.not_connected(user_id)
         user = self._users.get(user_id)
         if user is not None:
             if self._settings.stream.on_busy == "reject":
-                raise ApiError(409, "busy", "an answer is still streaming for this user")
+                raise refusals.busy()
             if len(user.pending) >= self._settings.limits.max_pending_answers:
-                raise ApiError(
-                    429,
-                    "too_many_pending",
-                    f"{len(user.pending)} questions are already waiting for this user",
-                    headers={"Retry-After": "1"},
-                )
+                raise refusals.too_many_pending(len(user.pending))
         wait = self.rate_limiter.hit(user_id)
         if wait:
-            per_minute = self._settings.limits.asks_per_minute
-            raise ApiError(
-                429,
-                "rate_limited",
-                f"more than {per_minute} questions a minute; try again in {wait:.1f} s",
-                headers={"Retry-After": str(math.ceil(wait))},
-            )
+            raise refusals.rate_limited(self._settings, wait)
         answer = Answer(uuid.uuid4().hex, question, choose_rule(self._settings.answers, question))
         if user is None:
             user = self._users[user_id] = UserAnswers()
@@ -129,7 +130,7 @@ class AnswerRunner:
         """Stop the running answer and drop the queued ones."""
         user = self._users.get(user_id)
         if user is None or user.current is None or user.task is None:
-            raise ApiError(404, "nothing_running", f"no answer is running for user {user_id!r}")
+            raise refusals.nothing_running(user_id)
         dropped = len(user.pending)
         self._stop(user, Outcome.CANCELLED)
         return CancelResult(user.current.answer_id, dropped)
@@ -167,7 +168,7 @@ class AnswerRunner:
             user.current = None
             del self._users[user_id]
 
-    async def _run_one(self, broadcast: Broadcast, answer: Answer) -> str:
+    async def _run_one(self, broadcast: AnswerSink, answer: Answer) -> str:
         """Stream one answer to its end, whatever ends it; returns the outcome."""
         messages = self._settings.messages
         texts = {"user_id": broadcast.user_id, "question": answer.question}
@@ -201,11 +202,11 @@ class AnswerRunner:
         )
         return outcome
 
-    async def _publish(self, broadcast: Broadcast, name: str, data: str) -> None:
+    async def _publish(self, broadcast: AnswerSink, name: str, data: str) -> None:
         await broadcast.publish(name, data)
         self._metrics.events_published.inc()
 
-    async def _stream(self, broadcast: Broadcast, answer: Answer) -> str:
+    async def _stream(self, broadcast: AnswerSink, answer: Answer) -> str:
         stream, rule, messages = self._settings.stream, answer.rule, self._settings.messages
         texts = {"user_id": broadcast.user_id, "question": answer.question}
         delay = stream.chunk_delay if rule.delay is None else rule.delay

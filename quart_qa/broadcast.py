@@ -119,9 +119,12 @@ class Subscription:
 
 @dataclass(frozen=True, slots=True)
 class Resume:
-    """Where a new connection starts: replay these events, then the live stream."""
+    """Where a new connection starts: replay these events, then the live stream.
 
-    position: int
+    ``position`` is the id the greeting carries: an int in memory, a stream id with Redis.
+    """
+
+    position: int | str
     replay: tuple[Event, ...]
     missed: bool
 
@@ -216,6 +219,8 @@ class BroadcastRegistry:
     ``history_ttl`` seconds longer, so a reconnect can still resume.
     """
 
+    broadcast_class: type[Broadcast] = Broadcast
+
     def __init__(self, queue_size: int, history: int = 0, history_ttl: float = 0.0) -> None:
         self._queue_size = queue_size
         self._history = history
@@ -235,7 +240,7 @@ class BroadcastRegistry:
         broadcast = self._broadcasts.get(user_id)
         if broadcast is None:
             loop = asyncio.get_running_loop()
-            broadcast = Broadcast(user_id, self._queue_size, self._history, loop)
+            broadcast = self.broadcast_class(user_id, self._queue_size, self._history, loop)
             self._broadcasts[user_id] = broadcast
         elif broadcast._expiry is not None:
             broadcast._expiry.cancel()

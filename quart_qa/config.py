@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 
 from .answers import AnswerRule, rules_from_list
 from .auth import AuthSettings
+from .broker_config import BrokerSettings
 from .config_error import ConfigError
 from .cors import CorsSettings
 from .model_presets import ModelPreset, models_from_mapping
@@ -77,6 +78,7 @@ class MessagesSettings:
     answer_abandoned: str = "回答已中止: 连接已断开"
     events_missed: str = "部分事件已丢失,请重新提问"
     server_shutdown: str = "服务器正在关闭,稍后将自动重连"
+    answer_lost: str = "回答已中断: 处理它的服务节点已失联"
 
 
 SEED_ANSWER_PARTS: tuple[str, ...] = (
@@ -101,6 +103,7 @@ class Settings:
     messages: MessagesSettings = field(default_factory=MessagesSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     cors: CorsSettings = field(default_factory=CorsSettings)
+    broker: BrokerSettings = field(default_factory=BrokerSettings)
     answers: tuple[AnswerRule, ...] = field(default_factory=_seed_rules)
     models: tuple[ModelPreset, ...] = ()  # empty: the LLM APIs accept any model name
     source: str = "<embedded defaults>"
@@ -116,6 +119,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "messages": MessagesSettings,
     "auth": AuthSettings,
     "cors": CorsSettings,
+    "broker": BrokerSettings,
 }
 
 

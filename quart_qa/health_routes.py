@@ -13,17 +13,21 @@ health = Blueprint("health", __name__)
 
 @health.get("/healthz")
 async def healthz() -> Response:
-    """Liveness and load of this process: connections, running answers, uptime."""
+    """Readiness and load of this process: connections, answers, uptime, the broker."""
     state = get_state()
+    broker = dict(state.broker.health())
+    healthy = bool(broker.pop("healthy"))
+    status = "draining" if state.draining else "ok" if healthy else "degraded"
     body = {
-        "status": "draining" if state.draining else "ok",
+        "status": status,
         "connections": state.registry.connections,
         "users": len(state.registry),
         "running_answers": state.runner.running_count,
         "uptime_seconds": round(time.monotonic() - state.started_at, 3),
+        **broker,
     }
     response = jsonify(body)
-    response.status_code = 503 if state.draining else 200
+    response.status_code = 200 if status == "ok" else 503
     return response
 
 

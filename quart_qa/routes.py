@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import re
 
 from quart import Blueprint, Response, request
 from quart_schema import document_response, validate_request, validate_response
 
+from . import refusals
 from .answer_runner import render
 from .auth import authorize_request
 from .broadcast import CloseReason
 from .errors import ApiError
-from .event_stream import EventStream, greeting_frames, parse_last_event_id
+from .event_stream import EventStream, greeting_frames
 from .models import AskAccepted, CancelAccepted, ErrorBody, QuestionRequest
 from .state import AppState, get_state
 
@@ -46,25 +46,13 @@ async def _check_request() -> None:
         )
 
 
-def _refuse_when_full(state: AppState, user_id: str) -> None:
-    limits = state.settings.limits
-    retry_after = {"Retry-After": str(max(1, math.ceil(state.settings.stream.retry_ms / 1000)))}
+def _refuse_when_draining(state: AppState) -> None:
     if state.draining:
-        raise ApiError(503, "shutting_down", "the server is shutting down", headers=retry_after)
-    if state.registry.connections >= limits.max_connections:
         raise ApiError(
             503,
-            "too_many_connections",
-            f"the server holds its limit of {limits.max_connections} connections",
-            headers=retry_after,
-        )
-    broadcast = state.registry.get(user_id)
-    if broadcast is not None and broadcast.subscriber_count >= limits.max_connections_per_user:
-        raise ApiError(
-            429,
-            "too_many_connections_for_user",
-            f"user {user_id!r} already has {limits.max_connections_per_user} open connections",
-            headers=retry_after,
+            "shutting_down",
+            "the server is shutting down",
+            headers=refusals.retry_after(state.settings),
         )
 
 
@@ -77,12 +65,10 @@ def _refuse_when_full(state: AppState, user_id: str) -> None:
 async def connect(user_id: str) -> Response:
     """Open the user's event stream (Server-Sent Events), resuming after ``Last-Event-ID``."""
     state = get_state()
-    _refuse_when_full(state, user_id)
+    _refuse_when_draining(state)
     settings = state.settings
-    after = parse_last_event_id(
-        request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
-    )
-    connection = state.registry.open(user_id, after)
+    last_event_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+    connection = await state.broker.open(user_id, last_event_id)
     metrics = state.metrics
     metrics.open_connections.inc()
 
@@ -132,7 +118,7 @@ async def ask(user_id: str, data: QuestionRequest) -> tuple[AskAccepted, int]:
             "question_too_long",
             f"question has {len(data.question)} characters; the limit is {limit}",
         )
-    answer = state.runner.submit(user_id, data.question)
+    answer = await state.broker.submit(user_id, data.question)
     message = render(state.settings.messages.submitted, user_id=user_id, question=data.question)
     return AskAccepted(answer_id=answer.answer_id, message=message), 202
 
@@ -146,7 +132,7 @@ async def ask(user_id: str, data: QuestionRequest) -> tuple[AskAccepted, int]:
 async def cancel(user_id: str) -> tuple[CancelAccepted, int]:
     """Stop the user's running answer and drop the queued ones."""
     state = get_state()
-    result = state.runner.cancel(user_id)
+    result = await state.broker.cancel(user_id)
     return (
         CancelAccepted(
             answer_id=result.answer_id,

@@ -12,6 +12,7 @@ from quart import Quart, current_app
 
 from .answer_runner import AnswerRunner, render
 from .broadcast import BroadcastRegistry, CloseReason
+from .broker import Broker, make_broker
 from .config import Settings
 from .metrics import Metrics
 from .sse import encode_comment
@@ -28,8 +29,7 @@ class AppState:
     """Everything mutable the app owns; created by ``create_app``, never global."""
 
     settings: Settings
-    registry: BroadcastRegistry
-    runner: AnswerRunner
+    broker: Broker
     metrics: Metrics
     started_at: float = field(default_factory=time.monotonic)
     draining: bool = False
@@ -38,13 +38,22 @@ class AppState:
     @classmethod
     def from_settings(cls, settings: Settings) -> AppState:
         """Fresh state for one app."""
-        stream = settings.stream
-        registry = BroadcastRegistry(stream.queue_size, stream.history, stream.history_ttl)
         metrics = Metrics()
-        return cls(settings, registry, AnswerRunner(settings, registry, metrics), metrics)
+        return cls(settings, make_broker(settings, metrics), metrics)
+
+    @property
+    def registry(self) -> BroadcastRegistry:
+        """This process's connections, per user."""
+        return self.broker.registry
+
+    @property
+    def runner(self) -> AnswerRunner:
+        """The answers this process runs."""
+        return self.broker.runner
 
     async def start(self) -> None:
-        """Start background work: heartbeats and housekeeping."""
+        """Connect the broker, start background work: heartbeats and housekeeping."""
+        await self.broker.start()
         loop = asyncio.get_running_loop()
         interval = self.settings.stream.heartbeat
         if interval > 0:
@@ -60,7 +69,7 @@ class AppState:
     async def _housekeeping(self) -> None:
         while True:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)
-            self.runner.rate_limiter.prune()
+            self.broker.housekeeping()
 
     async def shut_down(self) -> None:
         """Graceful stop: refuse new work, let answers finish within the grace, say goodbye.
@@ -77,11 +86,9 @@ class AppState:
         )
         await self.runner.finish(grace)
         goodbye = self.settings.messages.server_shutdown
-        for broadcast in self.registry.broadcasts():
-            if broadcast.subscriber_count:
-                await broadcast.publish(
-                    "SERVER_SHUTDOWN", render(goodbye, user_id=broadcast.user_id)
-                )
+        await self.broker.say_goodbye(
+            "SERVER_SHUTDOWN", lambda user_id: render(goodbye, user_id=user_id)
+        )
         self.close_streams()
 
     def close_streams(self) -> None:
@@ -97,7 +104,7 @@ class AppState:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        await self.runner.shutdown()
+        await self.broker.stop()
         self.close_streams()
         self.registry.clear()
 

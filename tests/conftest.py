@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,10 +14,14 @@ from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
 from quart_qa import create_app
+from quart_qa.broker_config import BrokerSettings
 from quart_qa.config import Settings
+
+from .redis_server import RedisServer, redis_server, redis_server_path
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+BACKENDS = ("memory", "redis")
 
 AppFactory = Callable[[Settings], AbstractAsyncContextManager[Quart]]
 
@@ -43,22 +49,75 @@ async def running_app(settings: Settings) -> AsyncIterator[Quart]:
         yield app
 
 
+def with_redis(settings: Settings, url: str, prefix: str, **broker: object) -> Settings:
+    """``settings`` on the Redis backend at ``url``, keys under ``prefix``."""
+    values: dict[str, object] = {"backend": "redis", "url": url, "prefix": prefix}
+    values.update(broker)
+    return replace(settings, broker=BrokerSettings(**values))  # type: ignore[arg-type]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Modules with ``ALL_BACKENDS = True`` run every app test on memory and on Redis."""
+    if "backend" in metafunc.fixturenames and getattr(metafunc.module, "ALL_BACKENDS", False):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def redis_program() -> str:
+    """``redis-server``; missing is a skip on a laptop and a failure in CI."""
+    program = redis_server_path()
+    if program is None:
+        message = "redis-server is not installed (scripts/ensure-system-deps.sh installs it)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return program
+
+
+@pytest.fixture(scope="session")
+def shared_redis(redis_program: str) -> Iterator[RedisServer]:
+    """One server for the session; each test keeps its keys under a prefix of its own."""
+    with redis_server(redis_program) as server:
+        yield server
+
+
+@pytest.fixture
+def own_redis(redis_program: str) -> Iterator[RedisServer]:
+    """A server for one test (to stop or restart it)."""
+    with redis_server(redis_program) as server:
+        yield server
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "memory"))
+
+
+@pytest.fixture
+def make_app(backend: str, request: pytest.FixtureRequest) -> AppFactory:
+    """Apps on the test's backend; with Redis, every app of a test shares one key prefix."""
+    if backend == "memory":
+        return running_app
+    server: RedisServer = request.getfixturevalue("shared_redis")
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+
+    def factory(settings: Settings) -> AbstractAsyncContextManager[Quart]:
+        return running_app(with_redis(settings, server.url, prefix))
+
+    return factory
+
+
 @pytest.fixture
 def settings() -> Settings:
     return fast_settings()
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Quart]:
-    async with running_app(settings) as app:
+async def app(settings: Settings, make_app: AppFactory) -> AsyncIterator[Quart]:
+    async with make_app(settings) as app:
         yield app
 
 
 @pytest.fixture
 def client(app: Quart) -> Client:
     return app.test_client()
-
-
-@pytest.fixture
-def make_app() -> AppFactory:
-    return running_app

@@ -73,6 +73,18 @@ class EventStream:
             return events
 
 
+def id_order(event_id: str) -> tuple[int, int]:
+    """An event id as something that sorts like the stream: ``7`` or ``1700000000000-7``."""
+    ms, _, seq = event_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def is_event_id(event_id: str) -> bool:
+    """An in-memory id (digits) or a Redis stream id (``<ms>-<seq>``)."""
+    ms, _, seq = event_id.partition("-")
+    return ms.isdigit() and (seq.isdigit() or "-" not in event_id)
+
+
 @asynccontextmanager
 async def open_stream(
     client: Client,

@@ -9,6 +9,8 @@ from quart.typing import TestClientProtocol as Client
 
 from .sse_reader import open_stream
 
+ALL_BACKENDS = True  # every test here runs on the memory and the Redis broker
+
 LONG = "x" * 4001
 
 

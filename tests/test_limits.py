@@ -12,6 +12,8 @@ from quart_qa.state import get_state
 from .conftest import AppFactory, fast_settings
 from .sse_reader import open_stream
 
+ALL_BACKENDS = True  # every test here runs on the memory and the Redis broker
+
 
 def with_limits(settings: Settings, **limits: int) -> Settings:
     return replace(settings, limits=replace(settings.limits, **limits))

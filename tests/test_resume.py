@@ -14,6 +14,8 @@ from quart_qa.state import get_state
 from .conftest import AppFactory, fast_settings
 from .sse_reader import open_stream
 
+ALL_BACKENDS = True  # every test here runs on the memory and the Redis broker
+
 ANSWER_EVENTS = {"ANSWER_START", "ANSWER_CHUNK", "ANSWER_END", "ERROR"}
 
 

@@ -15,7 +15,9 @@ from quart_qa.config import SEED_ANSWER_PARTS, Settings
 from quart_qa.state import get_state
 
 from .conftest import AppFactory, fast_settings
-from .sse_reader import open_stream
+from .sse_reader import id_order, is_event_id, open_stream
+
+ALL_BACKENDS = True  # every test here runs on the memory and the Redis broker
 
 
 async def ask(client: Client, user_id: str, question: str) -> dict[str, object]:
@@ -37,7 +39,7 @@ async def test_connect_headers_and_connected_event(client: Client) -> None:
         assert connection.headers["X-Accel-Buffering"] == "no"
         assert first.event == "CONNECTED"
         assert first.data == "连接已建立,用户ID: u1"
-        assert first.id.isdigit()
+        assert is_event_id(first.id)
 
 
 async def test_connect_response_has_no_timeout(app: Quart, client: Client) -> None:
@@ -89,7 +91,7 @@ async def test_ids_are_unique_and_increasing(client: Client) -> None:
         first = await stream.answer()
         await ask(client, "u1", "two")
         second = await stream.answer()
-    ids = [int(event.id) for event in [connected, *first, *second]]
+    ids = [id_order(event.id) for event in [connected, *first, *second]]
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
 
@@ -135,7 +137,7 @@ async def test_on_busy(make_app: AppFactory, on_busy: str) -> None:
                 assert second.status_code == 202
                 second_answer = await stream.answer()
                 assert second_answer[0].data.endswith("second")
-                assert int(second_answer[0].id) > int(first_answer[-1].id)
+                assert id_order(second_answer[0].id) > id_order(first_answer[-1].id)
             else:
                 assert second.status_code == 409
                 assert (await second.get_json())["error"] == "busy"

@@ -1,0 +1,518 @@
+"""The Redis broker: users' streams, queues, leases and limits shared by every node.
+
+A user's events are ``XADD``-ed to the user's stream (trimmed to about ``stream.history``
+entries, expiring ``stream.history_ttl`` after use); each node runs one reader that follows
+the streams of its connected users and fans them out locally, so every tab on every node
+gets every event, in one order, with one set of ids (the stream ids). The rules that span
+nodes are Lua scripts (:mod:`quart_qa.redis_scripts`); see docs/scaling.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from . import refusals
+from .answer_runner import Answer, CancelResult, render
+from .answers import choose_rule
+from .broadcast import Broadcast, BroadcastRegistry, Connection
+from .config import Settings
+from .errors import ApiError
+from .metrics import Metrics
+from .redis_keys import UserKeys, nodes_key, user_keys
+from .redis_mirror import Entry, MirroredBroadcast, parse_stream_id
+from .redis_reader import StreamReader
+from .redis_runner import RedisAnswerRunner, RedisContext, queued_payload
+from .redis_scripts import Scripts
+
+log = logging.getLogger("quart_qa.redis")
+
+MIRROR_TTL = 30.0  # seconds a node keeps a user's mirror after their last local connection
+RETRY_MIN, RETRY_MAX = 0.05, 1.0
+
+
+class BrokerUnavailable(Exception):
+    """The broker cannot be reached at start-up; ``str()`` is one line for users."""
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password."""
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user + ':***' if user else '***'}@{host}"
+
+
+def redis_client(url: str, timeout: float, **options: Any) -> Redis:
+    """A client with strings in and out and bounded connects."""
+    return Redis.from_url(url, decode_responses=True, socket_connect_timeout=timeout, **options)
+
+
+async def check_redis(url: str, timeout: float) -> None:
+    """Raise :class:`BrokerUnavailable` unless Redis at ``url`` answers within ``timeout``."""
+    client = redis_client(url, timeout, socket_timeout=timeout)
+    try:
+        async with asyncio.timeout(timeout):
+            await client.ping()
+    except (RedisError, OSError, TimeoutError) as error:
+        reason = str(error) or type(error).__name__
+        raise BrokerUnavailable(f"cannot reach Redis at {redacted(url)}: {reason}") from None
+    finally:
+        await client.aclose()
+
+
+class MirrorRegistry(BroadcastRegistry):
+    """The node's mirrors; tells the broker when a user's local count changes or ends."""
+
+    broadcast_class = MirroredBroadcast
+
+    def __init__(
+        self,
+        queue_size: int,
+        history: int,
+        history_ttl: float,
+        on_change: Callable[[str], None],
+        on_expire: Callable[[MirroredBroadcast], None],
+    ) -> None:
+        super().__init__(queue_size, history, history_ttl)
+        self._on_change = on_change
+        self._on_expire = on_expire
+
+    def mirror(self, user_id: str) -> MirroredBroadcast | None:
+        return cast(MirroredBroadcast | None, self.get(user_id))
+
+    def mirrors(self) -> Iterator[MirroredBroadcast]:
+        for broadcast in self.broadcasts():
+            yield cast(MirroredBroadcast, broadcast)
+
+    def release(self, broadcast: Broadcast) -> None:
+        super().release(broadcast)
+        self._on_change(broadcast.user_id)
+
+    def _expire(self, broadcast: Broadcast) -> None:
+        mine = self.get(broadcast.user_id) is broadcast and broadcast._holds == 0
+        super()._expire(broadcast)
+        if mine:
+            self._on_expire(cast(MirroredBroadcast, broadcast))
+
+
+class RedisBroker:
+    """Streams, answers and limits shared through Redis by any number of nodes."""
+
+    name = "redis"
+
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        broker, stream = settings.broker, settings.stream
+        self._settings = settings
+        self._prefix = broker.prefix
+        self.node = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._client = redis_client(broker.url, broker.connect_timeout)
+        self._reader_client = redis_client(
+            broker.url, broker.connect_timeout, single_connection_client=True
+        )
+        self._scripts = Scripts(self._client)
+        self.available = False
+        self._lease_ms = round(broker.lease_ttl * 1000)
+        self._node_ms = round(broker.node_ttl * 1000)
+        self._ttl_ms = round((stream.history_ttl + broker.node_ttl) * 1000)
+        self._maxlen = stream.history + 1
+        self.registry: MirrorRegistry = MirrorRegistry(
+            stream.queue_size,
+            stream.history,
+            min(stream.history_ttl, MIRROR_TTL),
+            self._changed,
+            self._expired,
+        )
+        self.runner = RedisAnswerRunner(
+            settings,
+            self.registry,
+            metrics,
+            RedisContext(
+                self._client,
+                self._scripts,
+                self.keys,
+                self.node,
+                self._lease_ms,
+                self._ttl_ms,
+                self._maxlen,
+                self._health,
+            ),
+        )
+        self._reader = StreamReader(
+            self._reader_client, self._client, lambda user: self.keys(user).events, self._health
+        )
+        self._opening: Counter[str] = Counter()
+        self._seeding: dict[str, asyncio.Task[None]] = {}
+        self._dirty: set[str] = set()
+        self._wake_flush = asyncio.Event()
+        self._wake_upkeep = asyncio.Event()
+        self._refresh_all = True
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def keys(self, user_id: str) -> UserKeys:
+        """The Redis keys of ``user_id``."""
+        return user_keys(self._prefix, user_id)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        broker = self._settings.broker
+        await check_redis(broker.url, broker.connect_timeout)
+        self.available = True
+        loop = asyncio.get_running_loop()
+        self._tasks += [
+            loop.create_task(self._reader.run(), name="redis-reader"),
+            loop.create_task(self._flush_counts(), name="redis-counts"),
+            loop.create_task(self._upkeep(), name="redis-upkeep"),
+        ]
+        log.info("redis broker: node %s on %s", self.node, redacted(broker.url))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in self._tasks:
+            await _cancel(task)
+        self._tasks.clear()
+        await self._reader.stop()
+        await self.runner.shutdown()
+        with contextlib.suppress(RedisError, OSError, TimeoutError):
+            async with (
+                asyncio.timeout(1.0),  # forget this node's connections at once
+                self._client.pipeline(transaction=False) as pipe,
+            ):
+                await self._scripts.sync(
+                    keys=[nodes_key(self._prefix)],
+                    args=[self.node, 0, self._node_ms, 0],
+                    client=pipe,
+                )
+                for mirror in self.registry.mirrors():
+                    keys = self.keys(mirror.user_id)
+                    await self._scripts.sync(
+                        keys=[keys.conns, keys.events],
+                        args=[self.node, 0, self._node_ms, self._ttl_ms],
+                        client=pipe,
+                    )
+                await pipe.execute()
+        await self._client.aclose()
+        await self._reader_client.aclose()
+
+    def health(self) -> Mapping[str, object]:
+        return {
+            "broker": self.name,
+            "healthy": self.available,
+            "redis": "ok" if self.available else "unavailable",
+            "node": self.node,
+        }
+
+    def housekeeping(self) -> None:
+        return None
+
+    async def say_goodbye(self, name: str, text: Callable[[str], str]) -> None:
+        for mirror in self.registry.mirrors():  # this node only: the others stay up
+            if mirror.subscriber_count:
+                mirror.announce(name, text(mirror.user_id))
+
+    def _health(self, ok: bool) -> None:
+        if ok and not self.available:
+            log.info("redis is reachable again")
+            self._refresh_all = True
+            self._wake_upkeep.set()
+        elif not ok and self.available:
+            log.warning("redis is unreachable: refusing questions and new streams until it returns")
+        self.available = ok
+
+    @contextlib.contextmanager
+    def _redis_call(self) -> Iterator[None]:
+        """Refuse while Redis is away; turn a failure into 503 ``broker_unavailable``."""
+        if not self.available:
+            raise refusals.broker_unavailable(self._settings)
+        try:
+            yield
+        except (RedisError, OSError) as error:
+            log.warning("redis: %s", error)
+            self._health(False)
+            self._wake_upkeep.set()
+            raise refusals.broker_unavailable(self._settings) from None
+
+    # -- connections -------------------------------------------------------------------
+
+    async def open(self, user_id: str, last_event_id: str | None) -> Connection:
+        settings, registry = self._settings, self.registry
+        after = parse_stream_id(last_event_id)
+        with self._redis_call():
+            mirror = cast(MirroredBroadcast, registry.acquire(user_id))
+            self._opening[user_id] += 1
+            try:
+                if not mirror.seeded:
+                    await self._seed(mirror)
+                keys = self.keys(user_id)
+                limits = settings.limits
+                async with self._client.pipeline(transaction=False) as pipe:
+                    await self._scripts.admit(
+                        keys=[nodes_key(self._prefix)],
+                        args=[
+                            self.node,
+                            registry.connections + self._opening.total(),
+                            limits.max_connections,
+                            self._node_ms,
+                            0,
+                        ],
+                        client=pipe,
+                    )
+                    await self._scripts.admit(
+                        keys=[keys.conns],
+                        args=[
+                            self.node,
+                            mirror.subscriber_count + self._opening[user_id],
+                            limits.max_connections_per_user,
+                            self._node_ms,
+                            self._ttl_ms,
+                        ],
+                        client=pipe,
+                    )
+                    older = mirror.needs_redis(after) and mirror.birth is not None
+                    if older:
+                        birth = mirror.birth or (0, 0)
+                        pipe.xrevrange(
+                            keys.events, f"{birth[0]}-{birth[1]}", "-", count=self._maxlen
+                        )
+                    replies = await pipe.execute()
+            except BaseException:
+                self._release_refused(mirror)
+                raise
+            finally:
+                self._opening[user_id] -= 1
+                if not self._opening[user_id]:
+                    del self._opening[user_id]
+        if not replies[0] or not replies[1]:
+            self._release_refused(mirror)
+            if not replies[0]:
+                raise refusals.too_many_connections(settings)
+            raise refusals.too_many_connections_for_user(settings, user_id)
+        entries = [_entry(item) for item in reversed(replies[2])] if older else []
+        subscription, resume = mirror.subscribe_stream(after, entries)
+        registry.connections += 1
+        return Connection(registry, mirror, subscription, resume)
+
+    def _release_refused(self, mirror: MirroredBroadcast) -> None:
+        self.registry.release(mirror)
+
+    async def _seed(self, mirror: MirroredBroadcast) -> None:
+        """Load the stream's newest entry once and start following the stream after it."""
+        user_id = mirror.user_id
+        task = self._seeding.get(user_id)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._load_newest(mirror))
+            self._seeding[user_id] = task
+            task.add_done_callback(lambda _: self._seeding.pop(user_id, None))
+        await asyncio.shield(task)
+
+    async def _load_newest(self, mirror: MirroredBroadcast) -> None:
+        newest = await self._client.xrevrange(self.keys(mirror.user_id).events, count=1)
+        if not mirror.seeded:
+            mirror.seed(_entry(newest[0]) if newest else None)
+            if self.registry.get(mirror.user_id) is mirror:
+                self._reader.watch(mirror)
+
+    def _changed(self, user_id: str) -> None:
+        self._dirty.add(user_id)
+        self._wake_flush.set()
+
+    def _expired(self, mirror: MirroredBroadcast) -> None:
+        self._reader.unwatch(mirror)
+
+    async def _flush_counts(self) -> None:
+        """Write changed local connection counts to Redis, in one pipeline per batch."""
+        delay = RETRY_MIN
+        while not self._stopping:
+            await self._wake_flush.wait()
+            self._wake_flush.clear()
+            users, self._dirty = self._dirty, set()
+            try:
+                async with self._client.pipeline(transaction=False) as pipe:
+                    await self._sync_node(pipe)
+                    for user_id in users:
+                        await self._sync_user(pipe, user_id)
+                    await pipe.execute()
+                delay = RETRY_MIN
+            except (RedisError, OSError) as error:
+                _reraise_cancel()
+                log.debug("redis: connection counts not written: %s", error)
+                self._dirty |= users
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
+                self._wake_flush.set()
+
+    async def _sync_node(self, pipe: Any) -> None:
+        count = self.registry.connections + self._opening.total()
+        await self._scripts.sync(
+            keys=[nodes_key(self._prefix)], args=[self.node, count, self._node_ms, 0], client=pipe
+        )
+
+    async def _sync_user(self, pipe: Any, user_id: str) -> None:
+        mirror = self.registry.mirror(user_id)
+        count = (mirror.subscriber_count if mirror else 0) + self._opening[user_id]
+        keys = self.keys(user_id)
+        await self._scripts.sync(
+            keys=[keys.conns, keys.events],
+            args=[self.node, count, self._node_ms, self._ttl_ms],
+            client=pipe,
+        )
+
+    # -- the ticker: liveness, leases, dead nodes ----------------------------------------
+
+    async def _upkeep(self) -> None:
+        broker = self._settings.broker
+        interval = min(broker.lease_ttl, broker.node_ttl) / 3
+        counts_every = broker.node_ttl / 3
+        counted = 0.0
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval):
+                    await self._wake_upkeep.wait()
+            self._wake_upkeep.clear()
+            now = time.monotonic()
+            refresh_counts = self._refresh_all or now - counted >= counts_every
+            try:
+                await self._tick(refresh_counts)
+            except (RedisError, OSError) as error:
+                _reraise_cancel()
+                self._health(False)
+                log.debug("redis upkeep: %s", error)
+                continue
+            self._health(True)
+            if refresh_counts:
+                counted = now
+                self._refresh_all = False
+
+    async def _tick(self, refresh_counts: bool) -> None:
+        if not self.available:
+            await self._client.ping()
+        async with self._client.pipeline(transaction=False) as pipe:
+            await self._sync_node(pipe)
+            mirrors = list(self.registry.mirrors())
+            if refresh_counts:
+                for mirror in mirrors:
+                    await self._sync_user(pipe, mirror.user_id)
+            running = self.runner.running()
+            for user_id, answer_id in running.items():
+                keys = self.keys(user_id)
+                await self._scripts.refresh(
+                    keys=[keys.lease, keys.running],
+                    args=[self.node, answer_id, self._lease_ms, self._ttl_ms],
+                    client=pipe,
+                )
+            lost_text = self._settings.messages.answer_lost
+            swept = [m.user_id for m in mirrors if m.answering and m.user_id not in running]
+            for user_id in swept:
+                keys = self.keys(user_id)
+                await self._scripts.sweep(
+                    keys=[keys.events, keys.lease, keys.running, keys.queue],
+                    args=[
+                        self.node,
+                        self._lease_ms,
+                        self._ttl_ms,
+                        self._maxlen,
+                        render(lost_text, user_id=user_id),
+                    ],
+                    client=pipe,
+                )
+            replies = await pipe.execute()
+        for user_id, reply in zip(swept, replies[len(replies) - len(swept) :], strict=True):
+            if reply[0] in ("given_up", "drain"):
+                log.warning("answer user=%s: its node is gone; sent ERROR", user_id)
+            if reply[0] == "drain":
+                self.runner.start(user_id, None)
+
+    # -- questions -----------------------------------------------------------------------
+
+    async def submit(self, user_id: str, question: str) -> Answer:
+        settings = self._settings
+        limits = settings.limits
+        answer = Answer(uuid.uuid4().hex, question, choose_rule(settings.answers, question))
+        interval_ms = 60_000 / limits.asks_per_minute if limits.asks_per_minute else 0
+        keys = self.keys(user_id)
+        with self._redis_call():
+            reply = await self._scripts.ask(
+                keys=[keys.events, keys.conns, keys.lease, keys.running, keys.queue, keys.rate],
+                args=[
+                    self.node,
+                    answer.answer_id,
+                    queued_payload(answer),
+                    "1" if settings.stream.on_busy == "reject" else "0",
+                    limits.max_pending_answers,
+                    interval_ms,
+                    60_000 - interval_ms if interval_ms else 0,
+                    self._lease_ms,
+                    self._ttl_ms,
+                    self._maxlen,
+                    render(settings.messages.answer_lost, user_id=user_id),
+                ],
+            )
+        status = reply[0]
+        if status == "run":
+            self.runner.start(user_id, answer)
+        elif status == "drain":
+            self.runner.start(user_id, None)
+        elif status != "queued":
+            raise _ask_refusal(settings, user_id, status, reply)
+        return answer
+
+    async def cancel(self, user_id: str) -> CancelResult:
+        keys = self.keys(user_id)
+        with self._redis_call():
+            reply = await self._scripts.cancel(
+                keys=[keys.lease, keys.running, keys.queue, keys.cancel], args=[self._ttl_ms]
+            )
+        if reply[0] != "cancelled":
+            raise refusals.nothing_running(user_id)
+        answer_id, dropped, holder = str(reply[1]), int(reply[2]), str(reply[3])
+        if holder == self.node:
+            self.runner.local_cancel(user_id, answer_id)
+        return CancelResult(answer_id, dropped)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait for it, again if a library swallowed the cancellation."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=0.1)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("%s ended with %r", task.get_name(), task.exception())
+
+
+def _reraise_cancel() -> None:
+    """redis-py may turn a cancellation into a connection error: let it cancel still."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+def _ask_refusal(settings: Settings, user_id: str, status: str, reply: list[Any]) -> ApiError:
+    if status == "not_connected":
+        return refusals.not_connected(user_id)
+    if status == "busy":
+        return refusals.busy()
+    if status == "too_many_pending":
+        return refusals.too_many_pending(int(reply[1]))
+    if status == "rate_limited":
+        return refusals.rate_limited(settings, int(reply[1]) / 1000)
+    raise RuntimeError(f"unexpected reply from the ask script: {reply!r}")
+
+
+def _entry(item: Any) -> Entry:
+    stream_id, fields = item
+    return Entry(str(stream_id), str(fields.get("e", "")), str(fields.get("d", "")))

@@ -1,0 +1,52 @@
+"""Redis key names. Every key of a user carries the hash tag ``{<user_id>}``.
+
+Redis Cluster then keeps all of a user's keys in one slot, so the Lua scripts that
+touch several of them stay legal there. The only key shared by all users is the node
+table (``<prefix>:nodes``), touched once per connect and by each node's ticker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class UserKeys:
+    """The keys of one user."""
+
+    events: str  # stream: the user's events, trimmed to ~history, expiring history_ttl after use
+    conns: str  # hash: open connections per node (c:<node>), node liveness (e:<node>), idle
+    lease: str  # string: the node running the user's answers; expires unless refreshed
+    running: str  # string: id of the answer being streamed ("!<id>" once it was given up)
+    queue: str  # list: questions waiting (on_busy = "queue"), JSON {"id", "q"}
+    cancel: str  # string: id of the answer a cancel asked to stop
+    rate: str  # string: GCRA theoretical arrival time (ms) of the user's questions
+
+    def all(self) -> tuple[str, ...]:
+        """Every key, in field order."""
+        return (
+            self.events,
+            self.conns,
+            self.lease,
+            self.running,
+            self.queue,
+            self.cancel,
+            self.rate,
+        )
+
+
+def user_keys(prefix: str, user_id: str) -> UserKeys:
+    """The keys of ``user_id`` under ``prefix``."""
+    base = f"{prefix}:{{{user_id}}}:"
+    return UserKeys(*(base + name for name in UserKeys.__dataclass_fields__))
+
+
+def nodes_key(prefix: str) -> str:
+    """The hash of every node's connection count and liveness."""
+    return f"{prefix}:nodes"
+
+
+def user_of(prefix: str, key: str) -> str:
+    """The user id inside one of that user's keys."""
+    start = len(prefix) + 2
+    return key[start : key.index("}", start)]
