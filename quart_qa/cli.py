@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Settings, load_settings
 from .config_error import ConfigError
+from .redis_errors import BrokerUnavailable
 
 DEFAULT_BIND = "127.0.0.1:8000"
 
@@ -33,13 +34,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings_for_serve(config_arg: str | None) -> Settings:
+def _config_path(config_arg: str | None) -> str | None:
     path = config_arg or os.environ.get(CONFIG_ENV_VAR)
     if path:
-        return load_settings(path)
-    if DEFAULT_CONFIG_PATH.is_file():
-        return load_settings(DEFAULT_CONFIG_PATH)
-    return Settings()
+        return path
+    return str(DEFAULT_CONFIG_PATH) if DEFAULT_CONFIG_PATH.is_file() else None
+
+
+def _settings_for_serve(path: str | None) -> Settings:
+    return load_settings(path) if path else Settings()
 
 
 def _check_config(path: str) -> int:
@@ -63,16 +66,26 @@ def _serve(config_arg: str | None, bind: str, workers: int) -> int:
     if workers < 1:
         print("quart-qa: --workers must be at least 1", file=sys.stderr)
         return 2
-    settings = _settings_for_serve(config_arg)
-    if workers > 1:
+    path = _config_path(config_arg)
+    settings = _settings_for_serve(path)
+    broker = settings.broker
+    if workers > 1 and broker.backend == "memory":
         print(
-            "quart-qa: --workers > 1 needs a shared broker: with the in-memory broadcast a "
+            "quart-qa: --workers > 1 needs a shared broker: with the in-memory broker a "
             "question posted to one worker never reaches a stream held by another. "
-            "Run one worker per process (see docs/scaling.md).",
+            'Set [broker] backend = "redis" (and url) in the config (see docs/scaling.md).',
             file=sys.stderr,
         )
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if broker.backend == "redis":
+        from .redis_broker import check_redis
+
+        asyncio.run(check_redis(broker.url, broker.connect_timeout))
+    if workers > 1 and path is not None:
+        from .workers import serve_workers
+
+        return serve_workers(settings, path, bind, workers)
     asyncio.run(serve_app(settings, bind))
     return 0
 
@@ -87,6 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"quart-qa: config error: {error}", file=sys.stderr)
         return 2
+    except BrokerUnavailable as error:
+        print(f"quart-qa: {error}", file=sys.stderr)
+        return 1
     except OSError as error:  # e.g. the port is taken
         print(f"quart-qa: {error}", file=sys.stderr)
         return 1

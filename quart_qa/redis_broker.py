@@ -30,6 +30,7 @@ from .broadcast import Broadcast, BroadcastRegistry, Connection
 from .config import Settings
 from .errors import ApiError
 from .metrics import Metrics
+from .redis_errors import BrokerUnavailable
 from .redis_keys import UserKeys, nodes_key, user_keys
 from .redis_mirror import Entry, MirroredBroadcast, parse_stream_id
 from .redis_reader import StreamReader
@@ -40,10 +41,6 @@ log = logging.getLogger("quart_qa.redis")
 
 MIRROR_TTL = 30.0  # seconds a node keeps a user's mirror after their last local connection
 RETRY_MIN, RETRY_MAX = 0.05, 1.0
-
-
-class BrokerUnavailable(Exception):
-    """The broker cannot be reached at start-up; ``str()`` is one line for users."""
 
 
 def redacted(url: str) -> str:
