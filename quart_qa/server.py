@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 
@@ -16,6 +17,12 @@ from .state import get_state
 log = logging.getLogger("quart_qa.server")
 
 SHUTDOWN_MARGIN = 3.0
+# Room for a burst of new connections (Hypercorn's default is 100): a dropped SYN costs the
+# client a 1 s retransmit, which is what a thousand users asking at once would see.
+BACKLOG = 2048
+# Young-generation collections rarely but in bigger steps: streams allocate many small
+# short-lived objects, and each collection pass is a pause every stream feels.
+GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def hypercorn_config(bind: str, settings: Settings) -> HypercornConfig:
@@ -24,6 +31,7 @@ def hypercorn_config(bind: str, settings: Settings) -> HypercornConfig:
     config.bind = [bind]
     # Our own shutdown (answers' grace, goodbye events) runs before Hypercorn's wait starts.
     config.graceful_timeout = SHUTDOWN_MARGIN
+    config.backlog = BACKLOG
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
     return config
@@ -43,4 +51,8 @@ async def serve_app(settings: Settings, bind: str) -> None:
         await get_state(app).shut_down()
 
     log.info("quart-qa serving on http://%s (config: %s)", bind, settings.source)
+    # Everything built so far lives as long as the server: keep it out of every collection.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     await serve(app, hypercorn_config(bind, settings), shutdown_trigger=shutdown_trigger)
