@@ -18,10 +18,12 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from typing import Any, cast
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import NoScriptError, RedisError
 
 from . import refusals
 from .answer_runner import Answer, CancelResult, render
@@ -35,10 +37,12 @@ from .redis_keys import UserKeys, nodes_key, user_keys
 from .redis_mirror import Entry, MirroredBroadcast, parse_stream_id
 from .redis_reader import StreamReader
 from .redis_runner import RedisAnswerRunner, RedisContext, queued_payload
-from .redis_scripts import Scripts
+from .redis_scripts import Scripts, queue
 
 log = logging.getLogger("quart_qa.redis")
 
+POOL_SIZE = 32  # connections to Redis per process, besides the reader's own
+POOL_WAIT = 10.0  # seconds a command waits for a free connection
 MIRROR_TTL = 30.0  # seconds a node keeps a user's mirror after their last local connection
 RETRY_MIN, RETRY_MAX = 0.05, 1.0
 
@@ -54,8 +58,20 @@ def redacted(url: str) -> str:
 
 
 def redis_client(url: str, timeout: float, **options: Any) -> Redis:
-    """A client with strings in and out and bounded connects."""
-    return Redis.from_url(url, decode_responses=True, socket_connect_timeout=timeout, **options)
+    """A client with strings in and out, bounded connects, and a bounded pool.
+
+    A burst of commands waits for one of ``POOL_SIZE`` connections instead of opening
+    thousands (or failing with "Too many connections").
+    """
+    pool = BlockingConnectionPool.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=timeout,
+        max_connections=POOL_SIZE,
+        timeout=POOL_WAIT,
+        **options,
+    )
+    return Redis.from_pool(pool)
 
 
 async def check_redis(url: str, timeout: float) -> None:
@@ -117,8 +133,11 @@ class RedisBroker:
         self._prefix = broker.prefix
         self.node = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._client = redis_client(broker.url, broker.connect_timeout)
-        self._reader_client = redis_client(
-            broker.url, broker.connect_timeout, single_connection_client=True
+        self._reader_client = Redis.from_url(  # one connection, blocked in XREAD
+            broker.url,
+            decode_responses=True,
+            socket_connect_timeout=broker.connect_timeout,
+            single_connection_client=True,
         )
         self._scripts = Scripts(self._client)
         self.available = False
@@ -169,6 +188,7 @@ class RedisBroker:
     async def start(self) -> None:
         broker = self._settings.broker
         await check_redis(broker.url, broker.connect_timeout)
+        await self._scripts.load()
         self.available = True
         loop = asyncio.get_running_loop()
         self._tasks += [
@@ -190,17 +210,19 @@ class RedisBroker:
                 asyncio.timeout(1.0),  # forget this node's connections at once
                 self._client.pipeline(transaction=False) as pipe,
             ):
-                await self._scripts.sync(
-                    keys=[nodes_key(self._prefix)],
-                    args=[self.node, 0, self._node_ms, 0],
-                    client=pipe,
+                queue(
+                    pipe,
+                    self._scripts.sync,
+                    [nodes_key(self._prefix)],
+                    [self.node, 0, self._node_ms, 0],
                 )
                 for mirror in self.registry.mirrors():
                     keys = self.keys(mirror.user_id)
-                    await self._scripts.sync(
-                        keys=[keys.conns, keys.events],
-                        args=[self.node, 0, self._node_ms, self._ttl_ms],
-                        client=pipe,
+                    queue(
+                        pipe,
+                        self._scripts.sync,
+                        [keys.conns, keys.events],
+                        [self.node, 0, self._node_ms, self._ttl_ms],
                     )
                 await pipe.execute()
         await self._client.aclose()
@@ -257,36 +279,40 @@ class RedisBroker:
                     await self._seed(mirror)
                 keys = self.keys(user_id)
                 limits = settings.limits
-                async with self._client.pipeline(transaction=False) as pipe:
-                    await self._scripts.admit(
-                        keys=[nodes_key(self._prefix)],
-                        args=[
+                older = mirror.needs_redis(after) and mirror.birth is not None
+
+                def build(pipe: Pipeline) -> None:
+                    queue(
+                        pipe,
+                        self._scripts.admit,
+                        [nodes_key(self._prefix)],
+                        [
                             self.node,
                             registry.connections + self._opening.total(),
                             limits.max_connections,
                             self._node_ms,
                             0,
                         ],
-                        client=pipe,
                     )
-                    await self._scripts.admit(
-                        keys=[keys.conns],
-                        args=[
+                    queue(
+                        pipe,
+                        self._scripts.admit,
+                        [keys.conns],
+                        [
                             self.node,
                             mirror.subscriber_count + self._opening[user_id],
                             limits.max_connections_per_user,
                             self._node_ms,
                             self._ttl_ms,
                         ],
-                        client=pipe,
                     )
-                    older = mirror.needs_redis(after) and mirror.birth is not None
                     if older:
                         birth = mirror.birth or (0, 0)
                         pipe.xrevrange(
                             keys.events, f"{birth[0]}-{birth[1]}", "-", count=self._maxlen
                         )
-                    replies = await pipe.execute()
+
+                replies = await self._pipeline(build)
             except BaseException:
                 self._release_refused(mirror)
                 raise
@@ -303,6 +329,19 @@ class RedisBroker:
         subscription, resume = mirror.subscribe_stream(after, entries)
         registry.connections += 1
         return Connection(registry, mirror, subscription, resume)
+
+    async def _pipeline(self, build: Callable[[Pipeline], None]) -> list[Any]:
+        """Run the commands ``build`` queues in one round trip (reloading scripts once)."""
+        for attempt in range(2):
+            async with self._client.pipeline(transaction=False) as pipe:
+                build(pipe)
+                try:
+                    return list(await pipe.execute())
+                except NoScriptError:
+                    if attempt:
+                        raise
+            await self._scripts.load()  # Redis restarted (or flushed its scripts)
+        raise AssertionError("unreachable")
 
     def _release_refused(self, mirror: MirroredBroadcast) -> None:
         self.registry.release(mirror)
@@ -339,11 +378,7 @@ class RedisBroker:
             self._wake_flush.clear()
             users, self._dirty = self._dirty, set()
             try:
-                async with self._client.pipeline(transaction=False) as pipe:
-                    await self._sync_node(pipe)
-                    for user_id in users:
-                        await self._sync_user(pipe, user_id)
-                    await pipe.execute()
+                await self._pipeline(partial(self._sync_counts, users))
                 delay = RETRY_MIN
             except (RedisError, OSError) as error:
                 _reraise_cancel()
@@ -353,20 +388,29 @@ class RedisBroker:
                 delay = min(delay * 2, RETRY_MAX)
                 self._wake_flush.set()
 
-    async def _sync_node(self, pipe: Any) -> None:
+    def _sync_counts(self, users: set[str], pipe: Pipeline) -> None:
+        self._sync_node(pipe)
+        for user_id in users:
+            self._sync_user(pipe, user_id)
+
+    def _sync_node(self, pipe: Any) -> None:
         count = self.registry.connections + self._opening.total()
-        await self._scripts.sync(
-            keys=[nodes_key(self._prefix)], args=[self.node, count, self._node_ms, 0], client=pipe
+        queue(
+            pipe,
+            self._scripts.sync,
+            [nodes_key(self._prefix)],
+            [self.node, count, self._node_ms, 0],
         )
 
-    async def _sync_user(self, pipe: Any, user_id: str) -> None:
+    def _sync_user(self, pipe: Any, user_id: str) -> None:
         mirror = self.registry.mirror(user_id)
         count = (mirror.subscriber_count if mirror else 0) + self._opening[user_id]
         keys = self.keys(user_id)
-        await self._scripts.sync(
-            keys=[keys.conns, keys.events],
-            args=[self.node, count, self._node_ms, self._ttl_ms],
-            client=pipe,
+        queue(
+            pipe,
+            self._scripts.sync,
+            [keys.conns, keys.events],
+            [self.node, count, self._node_ms, self._ttl_ms],
         )
 
     # -- the ticker: liveness, leases, dead nodes ----------------------------------------
@@ -398,36 +442,40 @@ class RedisBroker:
     async def _tick(self, refresh_counts: bool) -> None:
         if not self.available:
             await self._client.ping()
-        async with self._client.pipeline(transaction=False) as pipe:
-            await self._sync_node(pipe)
-            mirrors = list(self.registry.mirrors())
+        mirrors = list(self.registry.mirrors())
+        running = self.runner.running()
+        swept = [m.user_id for m in mirrors if m.answering and m.user_id not in running]
+
+        def build(pipe: Pipeline) -> None:
+            self._sync_node(pipe)
             if refresh_counts:
                 for mirror in mirrors:
-                    await self._sync_user(pipe, mirror.user_id)
-            running = self.runner.running()
+                    self._sync_user(pipe, mirror.user_id)
             for user_id, answer_id in running.items():
                 keys = self.keys(user_id)
-                await self._scripts.refresh(
-                    keys=[keys.lease, keys.running],
-                    args=[self.node, answer_id, self._lease_ms, self._ttl_ms],
-                    client=pipe,
+                queue(
+                    pipe,
+                    self._scripts.refresh,
+                    [keys.lease, keys.running],
+                    [self.node, answer_id, self._lease_ms, self._ttl_ms],
                 )
             lost_text = self._settings.messages.answer_lost
-            swept = [m.user_id for m in mirrors if m.answering and m.user_id not in running]
             for user_id in swept:
                 keys = self.keys(user_id)
-                await self._scripts.sweep(
-                    keys=[keys.events, keys.lease, keys.running, keys.queue],
-                    args=[
+                queue(
+                    pipe,
+                    self._scripts.sweep,
+                    [keys.events, keys.lease, keys.running, keys.queue],
+                    [
                         self.node,
                         self._lease_ms,
                         self._ttl_ms,
                         self._maxlen,
                         render(lost_text, user_id=user_id),
                     ],
-                    client=pipe,
                 )
-            replies = await pipe.execute()
+
+        replies = await self._pipeline(build)
         for user_id, reply in zip(swept, replies[len(replies) - len(swept) :], strict=True):
             if reply[0] in ("given_up", "drain"):
                 log.warning("answer user=%s: its node is gone; sent ERROR", user_id)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -38,6 +39,7 @@ class StreamReader:
         on_health: Callable[[bool], None],
     ) -> None:
         self._client = client  # a connection of its own: it spends its time blocked
+        client.set_response_callback("XREAD", _raw)  # parsed here, without dicts
         self._control = control  # to unblock it
         self._stream_key = stream_key
         self._on_health = on_health
@@ -117,20 +119,29 @@ class StreamReader:
             delay = RETRY_MIN
             self._on_health(True)
             if reply:
-                self._deliver(reply)
+                try:
+                    self._deliver(reply)
+                except Exception:  # a bug must not silence every stream of the node
+                    log.exception("redis reader: could not deliver %r", reply)
 
-    def _deliver(self, reply: list[list[object]]) -> None:
-        for key, entries in reply:
-            mirror = self._mirrors.get(str(key))
+    def _deliver(self, reply: Any) -> None:
+        """Entries as Redis sends them: ``{key: [[id, [e, name, d, data]], ...]}`` (RESP3)."""
+        pairs = reply.items() if isinstance(reply, dict) else reply  # RESP2: [[key, entries]]
+        for key, entries in pairs:
+            mirror = self._mirrors.get(key)
             if mirror is None:
                 continue
             after = stream_key(mirror.cursor)
-            for stream_id, fields in entries:  # type: ignore[attr-defined]
+            for stream_id, fields in entries:
                 if stream_key(stream_id) > after:  # a mirror born during the read has it
-                    mirror.deliver(Entry(stream_id, fields.get("e", ""), fields.get("d", "")))
+                    mirror.deliver(Entry(stream_id, fields[1], fields[3]))
 
     async def stop(self) -> None:
         """Wait for a pending unblock (the loop itself is cancelled by its owner)."""
         if self._unblocking is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._unblocking
+
+
+def _raw(response: Any, **options: Any) -> Any:
+    return response

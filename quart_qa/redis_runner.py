@@ -26,6 +26,7 @@ from .answers import choose_rule
 from .broadcast import BroadcastRegistry
 from .config import Settings
 from .metrics import Metrics
+from .redis_batch import ScriptBatcher
 from .redis_keys import UserKeys
 from .redis_mirror import TERMINAL_EVENTS
 from .redis_scripts import Scripts
@@ -110,6 +111,7 @@ class RedisAnswerRunner(AnswerRunner):
         super().__init__(settings, registry, metrics)
         self._redis = redis
         self._closing = False
+        self._emits = ScriptBatcher(redis.client, redis.scripts.emit)
 
     def start(self, user_id: str, first: Answer | None) -> None:
         """Run ``first`` (None: the head of the queue) and then the user's queue."""
@@ -140,9 +142,9 @@ class RedisAnswerRunner(AnswerRunner):
         """Append one event to the user's stream if this node still owns the answer."""
         ctx = self._redis
         keys = ctx.keys(user_id)
-        reply: list[Any] = await ctx.scripts.emit(
-            keys=[keys.events, keys.conns, keys.lease, keys.running, keys.cancel],
-            args=[
+        reply = await self._emits.call(
+            [keys.events, keys.conns, keys.lease, keys.running, keys.cancel],
+            [
                 ctx.node,
                 answer_id,
                 ctx.lease_ms,
@@ -239,3 +241,4 @@ class RedisAnswerRunner(AnswerRunner):
                 task.cancel()
             await asyncio.wait(tasks, timeout=0.1)
             tasks = [task for task in tasks if not task.done()]
+        await self._emits.stop()

@@ -9,7 +9,10 @@ connections are forgotten within ``broker.node_ttl``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 
 PRELUDE = """
@@ -191,12 +194,26 @@ return {'given_up'}
 """
 
 
+def queue(pipe: Pipeline, script: AsyncScript, keys: list[str], args: list[Any]) -> None:
+    """Add ``script`` to ``pipe`` by its SHA.
+
+    redis-py's own way checks every script with ``SCRIPT EXISTS`` before each pipeline,
+    one more round trip each time; ours are loaded at start and again after ``NOSCRIPT``.
+    """
+    pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+
+
 class Scripts:
-    """The scripts, registered on one client (redis-py reloads them after a restart)."""
+    """The scripts, registered on one client (called alone, redis-py reloads them itself)."""
 
     def __init__(self, client: Redis) -> None:
+        self._client = client
+        self._all: list[AsyncScript] = []
+
         def register(body: str) -> AsyncScript:
-            return client.register_script(PRELUDE + body)
+            script = client.register_script(PRELUDE + body)
+            self._all.append(script)
+            return script
 
         self.admit = register(ADMIT)
         self.sync = register(SYNC)
@@ -206,3 +223,8 @@ class Scripts:
         self.cancel = register(CANCEL)
         self.refresh = register(REFRESH)
         self.sweep = register(SWEEP)
+
+    async def load(self) -> None:
+        """Load every script into Redis (at start, and after a ``NOSCRIPT``: a restart)."""
+        for script in self._all:
+            script.sha = await self._client.script_load(script.script)
