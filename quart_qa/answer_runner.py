@@ -17,6 +17,7 @@ from .answers import AnswerRule, choose_rule
 from .broadcast import BroadcastRegistry
 from .config import Settings
 from .metrics import Metrics
+from .pacing import Pacer
 from .rate_limit import RateLimiter
 
 log = logging.getLogger("quart_qa.answers")
@@ -216,13 +217,13 @@ class AnswerRunner:
         grace = stream.resume_grace
         lateness = self._metrics.chunk_lateness_seconds
         await self._publish(broadcast, "ANSWER_START", render(messages.answer_start, **texts))
+        pacer = Pacer(asyncio.get_running_loop(), burst=max(1, stream.queue_size // 8))
         previous = 0.0
         for index, part in enumerate(rule.parts):
             if rule.fail_after is not None and index == rule.fail_after:
                 await self._publish(broadcast, "ERROR", rule.error)
                 return Outcome.FAILED
-            # Even with no delay, yield to the loop so connections drain as the answer grows.
-            await asyncio.sleep(first_delay if index == 0 else delay)
+            await pacer.wait(first_delay if index == 0 else delay)
             if broadcast.subscriber_count == 0 and broadcast.unwatched_for() >= grace:
                 await self._publish(broadcast, "ERROR", render(messages.answer_abandoned, **texts))
                 return Outcome.ABANDONED
