@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Any, cast
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError, RedisError
 
@@ -133,11 +133,8 @@ class RedisBroker:
         self._prefix = broker.prefix
         self.node = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._client = redis_client(broker.url, broker.connect_timeout)
-        self._reader_client = Redis.from_url(  # one connection, blocked in XREAD
-            broker.url,
-            decode_responses=True,
-            socket_connect_timeout=broker.connect_timeout,
-            single_connection_client=True,
+        self._reader_pool = ConnectionPool.from_url(  # the reader's connection, always blocked
+            broker.url, decode_responses=True, socket_connect_timeout=broker.connect_timeout
         )
         self._scripts = Scripts(self._client)
         self.available = False
@@ -168,7 +165,7 @@ class RedisBroker:
             ),
         )
         self._reader = StreamReader(
-            self._reader_client, self._client, lambda user: self.keys(user).events, self._health
+            self._reader_pool, self._client, lambda user: self.keys(user).events, self._health
         )
         self._opening: Counter[str] = Counter()
         self._seeding: dict[str, asyncio.Task[None]] = {}
@@ -226,7 +223,7 @@ class RedisBroker:
                     )
                 await pipe.execute()
         await self._client.aclose()
-        await self._reader_client.aclose()
+        await self._reader_pool.aclose()
 
     def health(self) -> Mapping[str, object]:
         return {

@@ -15,7 +15,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
 
 from .redis_mirror import Entry, MirroredBroadcast, stream_key
@@ -24,6 +25,16 @@ log = logging.getLogger("quart_qa.redis")
 
 BLOCK_MS = 5_000
 BATCH = 1_000
+READ_TIMEOUT = BLOCK_MS / 1000 + 5.0  # a silent Redis is noticed after this
+HEAD = (
+    b"$5\r\nXREAD\r\n$5\r\nCOUNT\r\n$%d\r\n%d\r\n$5\r\nBLOCK\r\n$%d\r\n%d\r\n$7\r\nSTREAMS\r\n"
+    % (
+        len(str(BATCH)),
+        BATCH,
+        len(str(BLOCK_MS)),
+        BLOCK_MS,
+    )
+)
 RETRY_MIN, RETRY_MAX = 0.05, 1.0
 UNBLOCK_ATTEMPTS = 50
 
@@ -33,17 +44,18 @@ class StreamReader:
 
     def __init__(
         self,
-        client: Redis,
+        pool: ConnectionPool,
         control: Redis,
         stream_key: Callable[[str], str],
         on_health: Callable[[bool], None],
     ) -> None:
-        self._client = client  # a connection of its own: it spends its time blocked
-        client.set_response_callback("XREAD", _raw)  # parsed here, without dicts
+        self._pool = pool  # for a connection of its own: it spends its time blocked
+        self._connection: AbstractConnection | None = None
         self._control = control  # to unblock it
         self._stream_key = stream_key
         self._on_health = on_health
         self._mirrors: dict[str, MirroredBroadcast] = {}  # stream key -> mirror
+        self._packed_keys = (0, b"")  # (generation, the STREAMS keys as RESP bulk strings)
         self._changed = asyncio.Event()
         self._client_id: int | None = None
         self._blocked = False
@@ -69,6 +81,7 @@ class StreamReader:
         key = self._stream_key(mirror.user_id)
         if self._mirrors.get(key) is mirror:
             del self._mirrors[key]
+            self._generation += 1
 
     async def _unblock(self, client_id: int) -> None:
         """Interrupt the XREAD; retried while the server has not blocked on it yet."""
@@ -93,24 +106,22 @@ class StreamReader:
                 await self._changed.wait()
                 continue
             try:
-                if self._client_id is None:
-                    self._client_id = await self._client.client_id()
+                connection = await self._connect()
                 keys = list(self._mirrors)
-                cursors = [self._mirrors[key].cursor for key in keys]
+                packed = self._pack(keys)
                 self._changed.clear()
                 self._reading = self._generation
                 self._blocked = True
                 try:
-                    reply = await self._client.execute_command(  # type: ignore[no-untyped-call]
-                        "XREAD", "COUNT", BATCH, "BLOCK", BLOCK_MS, "STREAMS", *keys, *cursors
-                    )
+                    await connection.send_packed_command(packed, check_health=False)
+                    reply = await connection.read_response(timeout=READ_TIMEOUT)
                 finally:
                     self._blocked = False
-            except RedisError as error:
+            except (RedisError, OSError) as error:
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
                     raise asyncio.CancelledError from None
-                self._client_id = None
+                await self._drop_connection()
                 self._on_health(False)
                 log.warning("redis reader: %s; retrying in %.2fs", error, delay)
                 await asyncio.sleep(delay)
@@ -136,12 +147,40 @@ class StreamReader:
                 if stream_key(stream_id) > after:  # a mirror born during the read has it
                     mirror.deliver(Entry(stream_id, fields[1], fields[3]))
 
+    async def _connect(self) -> AbstractConnection:
+        """The reader's own connection, and its client id (for CLIENT UNBLOCK)."""
+        connection = self._connection
+        if connection is None:
+            connection = self._connection = await self._pool.get_connection()  # type: ignore[no-untyped-call]
+        if self._client_id is None:
+            await connection.send_command("CLIENT", "ID")
+            self._client_id = int(await connection.read_response(timeout=READ_TIMEOUT))
+        return connection
+
+    async def _drop_connection(self) -> None:
+        connection, self._connection, self._client_id = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await connection.disconnect()
+            await self._pool.release(connection)
+
+    def _pack(self, keys: list[str]) -> bytes:
+        """``XREAD COUNT n BLOCK ms STREAMS keys... ids...`` in RESP, the keys packed once."""
+        generation, packed_keys = self._packed_keys
+        if generation != self._generation or not packed_keys:
+            packed_keys = b"".join(_bulk(key.encode()) for key in keys)
+            self._packed_keys = (self._generation, packed_keys)
+        mirrors = self._mirrors
+        cursors = b"".join(_bulk(mirrors[key].cursor.encode()) for key in keys)
+        return b"*%d\r\n%s%s%s" % (6 + 2 * len(keys), HEAD, packed_keys, cursors)
+
     async def stop(self) -> None:
-        """Wait for a pending unblock (the loop itself is cancelled by its owner)."""
+        """Wait for a pending unblock; close the connection (the loop is cancelled first)."""
         if self._unblocking is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._unblocking
+        await self._drop_connection()
 
 
-def _raw(response: Any, **options: Any) -> Any:
-    return response
+def _bulk(value: bytes) -> bytes:
+    return b"$%d\r\n%s\r\n" % (len(value), value)
