@@ -16,6 +16,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError, RedisError
 
 from .redis_scripts import queue
+from .redis_wire import WireConnection, bulk
 
 Call = tuple[list[str], list[str | int], "asyncio.Future[list[Any]]"]
 
@@ -23,9 +24,10 @@ Call = tuple[list[str], list[str | int], "asyncio.Future[list[Any]]"]
 class ScriptBatcher:
     """Runs one script for many callers, one pipeline per batch."""
 
-    def __init__(self, client: Redis, script: AsyncScript) -> None:
+    def __init__(self, client: Redis, script: AsyncScript, wire: WireConnection | None) -> None:
         self._client = client
         self._script = script
+        self._wire = wire  # the lean connection, when the URL allows it
         self._pending: list[Call] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -44,10 +46,7 @@ class ScriptBatcher:
             while self._pending:
                 batch, self._pending = self._pending, []
                 try:
-                    async with self._client.pipeline(transaction=False) as pipe:
-                        for keys, args, _ in batch:
-                            queue(pipe, self._script, keys, args)
-                        replies = await pipe.execute(raise_on_error=False)
+                    replies = await self._execute(batch)
                 except (RedisError, OSError) as error:
                     failure = error if isinstance(error, RedisError) else RedisError(str(error))
                     for _, _, future in batch:
@@ -75,13 +74,36 @@ class ScriptBatcher:
         finally:
             self._task = None
 
+    async def _execute(self, batch: list[Call]) -> list[Any]:
+        wire = self._wire
+        if wire is None:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for keys, args, _ in batch:
+                    queue(pipe, self._script, keys, args)
+                return list(await pipe.execute(raise_on_error=False))
+        head = bulk("EVALSHA") + bulk(self._script.sha)
+        packed = b"".join(
+            b"*%d\r\n%s%s%s%s"
+            % (
+                3 + len(keys) + len(args),
+                head,
+                bulk(str(len(keys))),
+                b"".join(map(bulk, keys)),
+                b"".join(bulk(arg if isinstance(arg, str) else str(arg)) for arg in args),
+            )
+            for keys, args, _ in batch
+        )
+        return await wire.execute(packed, len(batch))
+
     async def stop(self) -> None:
-        """Cancel a batch in flight (at shutdown)."""
+        """Cancel a batch in flight (at shutdown) and close the lean connection."""
         task = self._task
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._wire is not None:
+            self._wire.close()
 
 
 def _noscript(reply: object) -> bool:

@@ -38,6 +38,7 @@ from .redis_mirror import Entry, MirroredBroadcast, parse_stream_id
 from .redis_reader import StreamReader
 from .redis_runner import RedisAnswerRunner, RedisContext, queued_payload
 from .redis_scripts import Scripts, queue
+from .redis_wire import WireConnection, supported
 
 log = logging.getLogger("quart_qa.redis")
 
@@ -162,6 +163,9 @@ class RedisBroker:
                 self._ttl_ms,
                 self._maxlen,
                 self._health,
+                WireConnection(broker.url, broker.connect_timeout)
+                if supported(broker.url)
+                else None,
             ),
         )
         self._reader = StreamReader(

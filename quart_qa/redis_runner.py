@@ -30,6 +30,7 @@ from .redis_batch import ScriptBatcher
 from .redis_keys import UserKeys
 from .redis_mirror import TERMINAL_EVENTS
 from .redis_scripts import Scripts
+from .redis_wire import WireConnection
 
 log = logging.getLogger("quart_qa.answers")
 
@@ -53,6 +54,7 @@ class RedisContext:
     ttl_ms: int  # of a user's keys after their last use
     maxlen: int
     on_health: Callable[[bool], None]
+    wire: WireConnection | None  # the lean connection for events, when the URL allows
 
 
 def queued_payload(answer: Answer) -> str:
@@ -67,6 +69,7 @@ class RedisSink:
         self._runner = runner
         self._answer = answer
         self.user_id = user_id
+        self._keys, self._head = runner.emit_arguments(user_id, answer.answer_id)
         self._watchers = 1  # the ask found a connection
         self._idle_for = 0.0
         self._observed = time.monotonic()
@@ -82,10 +85,16 @@ class RedisSink:
 
     async def publish(self, name: str, data: str) -> str:
         terminal = name in TERMINAL_EVENTS
-        reply = await self._runner.retrying(
-            lambda: self._runner.emit(self.user_id, self._answer.answer_id, name, data, terminal),
-            TERMINAL_RETRY if terminal else None,
-        )
+        args = [*self._head, "1" if terminal else "0", name, data]
+        runner = self._runner
+        try:
+            reply = await runner.emits.call(self._keys, args)
+        except RedisError:  # Redis is away: retry until it is back (or give up, if final)
+            reply = await runner.retrying(
+                lambda: runner.emits.call(self._keys, args),
+                TERMINAL_RETRY if terminal else None,
+            )
+        runner.on_health(True)
         status = reply[0]
         if status == "ok":
             self._watchers = int(reply[2])
@@ -111,7 +120,8 @@ class RedisAnswerRunner(AnswerRunner):
         super().__init__(settings, registry, metrics)
         self._redis = redis
         self._closing = False
-        self._emits = ScriptBatcher(redis.client, redis.scripts.emit)
+        self.emits = ScriptBatcher(redis.client, redis.scripts.emit, redis.wire)
+        self.on_health = redis.on_health
 
     def start(self, user_id: str, first: Answer | None) -> None:
         """Run ``first`` (None: the head of the queue) and then the user's queue."""
@@ -136,27 +146,14 @@ class RedisAnswerRunner(AnswerRunner):
         if user is not None and user.current is not None and user.current.answer_id == answer_id:
             self._stop(user, Outcome.CANCELLED)
 
-    async def emit(
-        self, user_id: str, answer_id: str, name: str, data: str, terminal: bool
-    ) -> list[Any]:
-        """Append one event to the user's stream if this node still owns the answer."""
+    def emit_arguments(self, user_id: str, answer_id: str) -> tuple[list[str], list[str | int]]:
+        """The keys and leading arguments of the emit script for one answer."""
         ctx = self._redis
         keys = ctx.keys(user_id)
-        reply = await self._emits.call(
+        return (
             [keys.events, keys.conns, keys.lease, keys.running, keys.cancel],
-            [
-                ctx.node,
-                answer_id,
-                ctx.lease_ms,
-                ctx.ttl_ms,
-                ctx.maxlen,
-                "1" if terminal else "0",
-                name,
-                data,
-            ],
+            [ctx.node, answer_id, ctx.lease_ms, ctx.ttl_ms, ctx.maxlen],
         )
-        ctx.on_health(True)
-        return reply
 
     async def retrying(self, call: Callable[[], Awaitable[Any]], limit: float | None) -> list[Any]:
         """``call()`` until Redis answers; backs off, gives up after ``limit`` seconds."""
@@ -241,4 +238,4 @@ class RedisAnswerRunner(AnswerRunner):
                 task.cancel()
             await asyncio.wait(tasks, timeout=0.1)
             tasks = [task for task in tasks if not task.done()]
-        await self._emits.stop()
+        await self.emits.stop()
