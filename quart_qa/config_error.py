@@ -15,7 +15,9 @@ class ConfigError(Exception):
     def _format(self) -> str:
         location = f"{self.where}: " if self.where else ""
         prefix = f"{self.source}: " if self.source else ""
-        return f"{prefix}{location}{self.problem}"
+        # Keys and values come from the file: a line break in them must not break the line.
+        text = f"{prefix}{location}{self.problem}"
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
     def with_source(self, source: str) -> ConfigError:
         """The same error, naming the file it came from."""
