@@ -63,6 +63,10 @@ class EventStream:
             raise StopAsyncIteration
         return frames
 
+    def client_gone(self) -> None:
+        """The client disconnected: end the stream at its next wait."""
+        self._connection.subscription.close(CloseReason.CLIENT_GONE)
+
     def _abort(self) -> None:
         """A reader too slow for its queue: cut the connection, even mid-write.
 

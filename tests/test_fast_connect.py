@@ -1,0 +1,64 @@
+"""The ASGI fast path for connect serves the same stream as the Quart route."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from quart import request_started
+
+from quart_qa.cors import CorsSettings
+from quart_qa.fast_connect import ConnectFastPath
+
+from .conftest import AppFactory, fast_settings
+from .sse_reader import open_stream
+
+
+async def transcript(make_app: AppFactory, cors: bool) -> tuple[list[tuple[str, str]], int]:
+    settings = fast_settings()
+    if cors:  # CORS needs Quart's headers: connects then go through the Quart route
+        settings = replace(settings, cors=CorsSettings(allow_origins=("http://example.com",)))
+    started: list[object] = []
+
+    async def count(sender: object, **extra: object) -> None:
+        started.append(sender)
+
+    async with make_app(settings) as app:
+        assert isinstance(app.asgi_app, ConnectFastPath)
+        request_started.connect(count, app)
+        client = app.test_client()
+        async with open_stream(client, "u1", expect_connected=False) as stream:
+            connected = await stream.next_event()
+            before_ask = len(started)
+            await client.post("/qa/ask/u1", json={"question": "same?"})
+            events = [connected, *await stream.answer()]
+        request_started.disconnect(count, app)
+    return [(event.event, event.data) for event in events], before_ask
+
+
+async def test_fast_path_and_quart_route_send_the_same_events(make_app: AppFactory) -> None:
+    fast, quart_requests_before_ask_fast = await transcript(make_app, cors=False)
+    routed, quart_requests_before_ask_routed = await transcript(make_app, cors=True)
+    assert fast == routed
+    assert fast[0] == ("CONNECTED", "连接已建立,用户ID: u1")
+    assert quart_requests_before_ask_fast == 0  # the stream never entered Quart
+    assert quart_requests_before_ask_routed == 1
+
+
+async def test_fast_path_refusals_are_json(make_app: AppFactory) -> None:
+    settings = fast_settings()
+    settings = replace(settings, limits=replace(settings.limits, max_connections=1))
+    async with make_app(settings) as app:
+        client = app.test_client()
+        async with open_stream(client, "a"):
+            refused = await client.get("/qa/connect/b")
+    assert refused.status_code == 503
+    assert refused.headers["Content-Type"] == "application/json"
+    assert (await refused.get_json())["error"] == "too_many_connections"
+    assert refused.headers["Retry-After"].isdigit()
+
+
+async def test_bad_user_id_still_gets_quarts_error(make_app: AppFactory) -> None:
+    async with make_app(fast_settings()) as app:
+        response = await app.test_client().get("/qa/connect/bad.id")
+    assert response.status_code == 400
+    assert (await response.get_json())["error"] == "invalid_user_id"
