@@ -32,6 +32,16 @@ class EventStream:
     even when it never started iterating, and the subscription is taken before that.
     """
 
+    __slots__ = (
+        "_closed",
+        "_connection",
+        "_deadline",
+        "_on_close",
+        "_opened",
+        "_pending",
+        "_task",
+    )
+
     def __init__(
         self,
         connection: Connection,
