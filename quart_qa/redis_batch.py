@@ -1,14 +1,19 @@
-"""One pipeline for every answer's next event: the emits ready in one loop turn travel together.
+"""The single writer of events: every emit, in order, batched per loop turn, retried.
 
-Each answer awaits its own event's reply, so a user's events stay in order; what is
-batched is the many users' events that are due at the same moment (a paced answer per
-user, hundreds of users), which then cost one round trip and one socket write.
+Events due in the same loop turn (one answer's burst of chunks, or many users' paced
+chunks) travel in one pipeline: one socket write, one round trip. Batches go out one at a
+time, in submission order, and a batch that fails because Redis is away is sent again
+(backing off) before anything submitted after it, so every user's events keep their
+order even across an outage. Callers get the script's replies; callers that stopped
+waiting (their answer timed out or was shut down) have their events dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -18,45 +23,48 @@ from redis.exceptions import NoScriptError, RedisError
 from .redis_scripts import queue
 from .redis_wire import WireConnection, bulk
 
+log = logging.getLogger("quart_qa.redis")
+
 Call = tuple[list[str], list[str | int], "asyncio.Future[list[Any]]"]
+RETRY_MIN, RETRY_MAX = 0.05, 1.0
 
 
 class ScriptBatcher:
-    """Runs one script for many callers, one pipeline per batch."""
+    """Runs one script for many callers, one pipeline per batch, in order."""
 
-    def __init__(self, client: Redis, script: AsyncScript, wire: WireConnection | None) -> None:
+    def __init__(
+        self,
+        client: Redis,
+        script: AsyncScript,
+        wire: WireConnection | None,
+        on_health: Callable[[bool], None],
+    ) -> None:
         self._client = client
         self._script = script
         self._wire = wire  # the lean connection, when the URL allows it
+        self._on_health = on_health
         self._pending: list[Call] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def call(self, keys: list[str], args: list[str | int]) -> list[Any]:
-        """The script's reply for ``keys`` and ``args``."""
+    def submit(self, keys: list[str], args: list[str | int]) -> asyncio.Future[list[Any]]:
+        """Queue a call; the future gets the script's reply."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[Any]] = loop.create_future()
         self._pending.append((keys, args, future))
         if self._task is None:
             self._task = loop.create_task(self._flush(), name="redis-emit-batch")
-        return await future
+        return future
+
+    async def call(self, keys: list[str], args: list[str | int]) -> list[Any]:
+        """The script's reply for ``keys`` and ``args``."""
+        return await self.submit(keys, args)
 
     async def _flush(self) -> None:
         try:
-            await asyncio.sleep(0)  # let every answer due in this turn join the batch
+            await asyncio.sleep(0)  # let every event due in this turn join the batch
             while self._pending:
                 batch, self._pending = self._pending, []
-                try:
-                    replies = await self._execute(batch)
-                except (RedisError, OSError) as error:
-                    failure = error if isinstance(error, RedisError) else RedisError(str(error))
-                    for _, _, future in batch:
-                        if not future.done():
-                            future.set_exception(failure)
-                    continue
-                except BaseException:
-                    for _, _, future in batch:
-                        future.cancel()
-                    raise
+                replies = await self._send(batch)
                 retry = [
                     call for call, reply in zip(batch, replies, strict=True) if _noscript(reply)
                 ]
@@ -71,8 +79,34 @@ class ScriptBatcher:
                         future.set_exception(reply)
                     else:
                         future.set_result(reply)
+        except BaseException:
+            for _, _, future in self._pending:
+                future.cancel()
+            self._pending.clear()
+            raise
         finally:
             self._task = None
+
+    async def _send(self, batch: list[Call]) -> list[Any]:
+        """Send ``batch`` until Redis takes it (backing off while it is away)."""
+        delay = RETRY_MIN
+        while True:
+            batch[:] = [call for call in batch if not call[2].done()]
+            if not batch:
+                return []
+            try:
+                replies = await self._execute(batch)
+            except (RedisError, OSError) as error:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from None
+                self._on_health(False)
+                log.warning("redis: events not written (%s); retrying in %.2fs", error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
+                continue
+            self._on_health(True)
+            return replies
 
     async def _execute(self, batch: list[Call]) -> list[Any]:
         wire = self._wire

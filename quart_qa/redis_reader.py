@@ -56,6 +56,7 @@ class StreamReader:
         self._on_health = on_health
         self._mirrors: dict[str, MirroredBroadcast] = {}  # stream key -> mirror
         self._packed_keys = (0, b"")  # (generation, the STREAMS keys as RESP bulk strings)
+        self._cursors: dict[str, bytes] = {}  # stream key -> its cursor as a RESP bulk string
         self._changed = asyncio.Event()
         self._client_id: int | None = None
         self._blocked = False
@@ -68,7 +69,9 @@ class StreamReader:
 
     def watch(self, mirror: MirroredBroadcast) -> None:
         """Follow ``mirror``'s stream from its cursor on."""
-        self._mirrors[self._stream_key(mirror.user_id)] = mirror
+        key = self._stream_key(mirror.user_id)
+        self._mirrors[key] = mirror
+        self._cursors[key] = _bulk(mirror.cursor.encode())
         self._generation += 1
         self._changed.set()
         if self._blocked and self._unblocking is None and self._client_id is not None:
@@ -81,6 +84,7 @@ class StreamReader:
         key = self._stream_key(mirror.user_id)
         if self._mirrors.get(key) is mirror:
             del self._mirrors[key]
+            del self._cursors[key]
             self._generation += 1
 
     async def _unblock(self, client_id: int) -> None:
@@ -146,6 +150,7 @@ class StreamReader:
             for stream_id, fields in entries:
                 if stream_key(stream_id) > after:  # a mirror born during the read has it
                     mirror.deliver(Entry(stream_id, fields[1], fields[3]))
+            self._cursors[key] = _bulk(mirror.cursor.encode())
 
     async def _connect(self) -> AbstractConnection:
         """The reader's own connection, and its client id (for CLIENT UNBLOCK)."""
@@ -170,8 +175,7 @@ class StreamReader:
         if generation != self._generation or not packed_keys:
             packed_keys = b"".join(_bulk(key.encode()) for key in keys)
             self._packed_keys = (self._generation, packed_keys)
-        mirrors = self._mirrors
-        cursors = b"".join(_bulk(mirrors[key].cursor.encode()) for key in keys)
+        cursors = b"".join(map(self._cursors.__getitem__, keys))
         return b"*%d\r\n%s%s%s" % (6 + 2 * len(keys), HEAD, packed_keys, cursors)
 
     async def stop(self) -> None:

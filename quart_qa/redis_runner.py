@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ log = logging.getLogger("quart_qa.answers")
 
 RETRY_MIN, RETRY_MAX = 0.05, 1.0
 TERMINAL_RETRY = 5.0  # seconds a final event keeps trying while Redis is away
+WINDOW = 64  # chunks of one answer in flight at most
 
 
 class AnswerLost(Exception):
@@ -63,13 +65,20 @@ def queued_payload(answer: Answer) -> str:
 
 
 class RedisSink:
-    """One answer's view of its user's stream: publish by script, watchers from Redis."""
+    """One answer's view of its user's stream: publish by script, watchers from Redis.
+
+    Chunks do not wait for their reply: up to ``WINDOW`` are in flight, so a fast answer
+    costs one round trip per batch rather than per chunk. Replies are applied in order
+    as they come back; a cancel seen by another node, or a lost lease, stops the answer
+    at the first chunk Redis refused. A final event waits for everything before it.
+    """
 
     def __init__(self, runner: RedisAnswerRunner, user_id: str, answer: Answer) -> None:
         self._runner = runner
         self._answer = answer
         self.user_id = user_id
         self._keys, self._head = runner.emit_arguments(user_id, answer.answer_id)
+        self._inflight: deque[asyncio.Future[list[Any]]] = deque()
         self._watchers = 1  # the ask found a connection
         self._idle_for = 0.0
         self._observed = time.monotonic()
@@ -83,28 +92,53 @@ class RedisSink:
             return 0.0
         return self._idle_for + time.monotonic() - self._observed
 
-    async def publish(self, name: str, data: str) -> str:
+    async def publish(self, name: str, data: str) -> None:
         terminal = name in TERMINAL_EVENTS
         args = [*self._head, "1" if terminal else "0", name, data]
-        runner = self._runner
-        try:
-            reply = await runner.emits.call(self._keys, args)
-        except RedisError:  # Redis is away: retry until it is back (or give up, if final)
-            reply = await runner.retrying(
-                lambda: runner.emits.call(self._keys, args),
-                TERMINAL_RETRY if terminal else None,
-            )
-        runner.on_health(True)
-        status = reply[0]
-        if status == "ok":
+        inflight = self._inflight
+        inflight.append(self._runner.emits.submit(self._keys, args))
+        if not terminal:
+            while inflight and (len(inflight) > WINDOW or inflight[0].done()):
+                self._apply(await inflight.popleft())
+            return
+        try:  # the end of the answer: everything before it has been decided already
+            async with asyncio.timeout(TERMINAL_RETRY):
+                replies = [await future for future in inflight]
+        except TimeoutError:
+            raise AnswerLost(self._answer.answer_id) from None
+        finally:
+            self._drop_inflight()
+        for reply in replies[:-1]:
+            self._observe(reply)
+        if replies[-1][0] != "ok":
+            raise AnswerLost(self._answer.answer_id)
+
+    def _observe(self, reply: list[Any]) -> None:
+        if reply[0] == "ok":
             self._watchers = int(reply[2])
             self._idle_for = int(reply[3]) / 1000
             self._observed = time.monotonic()
-            return str(reply[1])
+
+    def _apply(self, reply: list[Any]) -> None:
+        status = reply[0]
+        if status == "ok":
+            self._observe(reply)
+            return
+        self._drop_inflight()
         if status == "cancelled":  # a cancel on another node: end as a local cancel would
             self._answer.stop_outcome = Outcome.CANCELLED
             raise asyncio.CancelledError
         raise AnswerLost(self._answer.answer_id)
+
+    def _drop_inflight(self) -> None:
+        for future in self._inflight:
+            future.add_done_callback(_ignore)
+        self._inflight.clear()
+
+
+def _ignore(future: asyncio.Future[list[Any]]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class RedisAnswerRunner(AnswerRunner):
@@ -120,7 +154,7 @@ class RedisAnswerRunner(AnswerRunner):
         super().__init__(settings, registry, metrics)
         self._redis = redis
         self._closing = False
-        self.emits = ScriptBatcher(redis.client, redis.scripts.emit, redis.wire)
+        self.emits = ScriptBatcher(redis.client, redis.scripts.emit, redis.wire, redis.on_health)
         self.on_health = redis.on_health
 
     def start(self, user_id: str, first: Answer | None) -> None:

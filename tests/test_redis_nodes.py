@@ -33,7 +33,8 @@ backend = "redis"
 url = "{url}"
 prefix = "{prefix}"
 lease_ttl = 1.0
-
+node_ttl = 1.0
+{extra}
 [[answers]]
 match = "long"
 parts = [{long_parts}]
@@ -43,7 +44,9 @@ parts = ["one ", "two ", "three ", "four ", "five"]
 """
 
 
-def write_config(tmp_path: Path, redis: RedisServer, chunk_delay: float = 0.02) -> Path:
+def write_config(
+    tmp_path: Path, redis: RedisServer, chunk_delay: float = 0.02, extra: str = ""
+) -> Path:
     path = tmp_path / f"redis-{uuid.uuid4().hex[:6]}.toml"
     parts = ", ".join(f'"p{index} "' for index in range(60))
     path.write_text(
@@ -52,6 +55,7 @@ def write_config(tmp_path: Path, redis: RedisServer, chunk_delay: float = 0.02) 
             url=redis.url,
             prefix=f"n{uuid.uuid4().hex[:10]}",
             long_parts=parts,
+            extra=extra,
         ),
         encoding="utf-8",
     )
@@ -208,6 +212,34 @@ async def test_kill_9_of_the_answering_node(tmp_path: Path, shared_redis: RedisS
             assert (await ask(node_a, "u4", "and now?")).status_code == 202
             after = await stream.until(*TERMINAL)
     assert after[-1].event == "ANSWER_END"
+
+
+@pytest.mark.slow
+async def test_dead_node_connections_stop_counting(
+    tmp_path: Path, shared_redis: RedisServer
+) -> None:
+    config = write_config(
+        tmp_path, shared_redis, extra="\n[limits]\nmax_connections_per_user = 2\n"
+    )
+    with live_server(config) as node_a, live_server(config) as node_b:
+        async with (
+            open_stream(node_b, "u7"),
+            open_stream(node_b, "u7"),
+            httpx.AsyncClient(base_url=node_a.url, timeout=READ_TIMEOUT) as client,
+        ):
+            refused = await client.get("/qa/connect/u7")
+            assert refused.status_code == 429
+            node_b.process.send_signal(signal.SIGKILL)
+            node_b.process.wait()
+            async with asyncio.timeout(10):  # broker.node_ttl = 1 s, then the place is free
+                while (await client.get("/healthz")).json()["status"] != "ok":  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+                admitted = False
+                while not admitted:
+                    async with client.stream("GET", "/qa/connect/u7") as response:
+                        admitted = response.status_code == 200
+                    if not admitted:
+                        await asyncio.sleep(0.1)
 
 
 @pytest.mark.slow
