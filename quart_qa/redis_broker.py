@@ -33,7 +33,7 @@ from .config import Settings
 from .errors import ApiError
 from .metrics import Metrics
 from .redis_errors import BrokerUnavailable
-from .redis_keys import UserKeys, nodes_key, user_keys
+from .redis_keys import UserKeys, control_channel, nodes_key, user_keys
 from .redis_mirror import Entry, MirroredBroadcast, parse_stream_id
 from .redis_reader import StreamReader
 from .redis_runner import RedisAnswerRunner, RedisContext, queued_payload
@@ -196,6 +196,7 @@ class RedisBroker:
             loop.create_task(self._reader.run(), name="redis-reader"),
             loop.create_task(self._flush_counts(), name="redis-counts"),
             loop.create_task(self._upkeep(), name="redis-upkeep"),
+            loop.create_task(self._control(), name="redis-control"),
         ]
         log.info("redis broker: node %s on %s", self.node, redacted(broker.url))
 
@@ -528,7 +529,43 @@ class RedisBroker:
         answer_id, dropped, holder = str(reply[1]), int(reply[2]), str(reply[3])
         if holder == self.node:
             self.runner.local_cancel(user_id, answer_id)
+        else:  # tell its node, so it stops now rather than at its next event
+            with contextlib.suppress(RedisError, OSError):
+                await self._client.publish(
+                    control_channel(self._prefix, holder), f"cancel\t{user_id}\t{answer_id}"
+                )
         return CancelResult(answer_id, dropped)
+
+    async def _control(self) -> None:
+        """Cancels that other nodes forward to this one (Redis Pub/Sub, at most once).
+
+        If a message is lost (Redis away), the answer still stops at its next event: the
+        cancel is in Redis, and the emit script checks it.
+        """
+        delay = RETRY_MIN
+        while not self._stopping:
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(control_channel(self._prefix, self.node))
+                delay = RETRY_MIN
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
+                    if message is not None and message.get("type") == "message":
+                        self._on_control(str(message["data"]))
+            except (RedisError, OSError) as error:
+                _reraise_cancel()
+                log.debug("redis control channel: %s", error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _on_control(self, message: str) -> None:
+        command, _, rest = message.partition("\t")
+        if command == "cancel":
+            user_id, _, answer_id = rest.partition("\t")
+            self.runner.local_cancel(user_id, answer_id)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

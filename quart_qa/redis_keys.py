@@ -46,6 +46,11 @@ def nodes_key(prefix: str) -> str:
     return f"{prefix}:nodes"
 
 
+def control_channel(prefix: str, node: str) -> str:
+    """The Pub/Sub channel on which a node hears cancels for the answers it runs."""
+    return f"{prefix}:node:{node}"
+
+
 def user_of(prefix: str, key: str) -> str:
     """The user id inside one of that user's keys."""
     start = len(prefix) + 2

@@ -109,3 +109,18 @@ async def test_unreachable_redis_fails_start(shared_redis: RedisServer) -> None:
     with pytest.raises(BrokerUnavailable, match=r"cannot reach Redis at redis://127\.0\.0\.1"):
         await get_state(app).start()
     await get_state(app).stop()
+
+
+async def test_cancel_on_another_node_stops_the_answer_at_once(shared_redis: RedisServer) -> None:
+    settings = fast_settings(first_chunk_delay=30, chunk_delay=30)  # the answer is thinking
+    async with (
+        two_nodes(shared_redis, settings) as (one, two),
+        open_stream(one.test_client(), "u1") as stream,
+    ):
+        accepted = await one.test_client().post("/qa/ask/u1", json={"question": "q"})
+        assert accepted.status_code == 202
+        await stream.until("ANSWER_START")
+        cancel = await two.test_client().post("/qa/cancel/u1")
+        assert cancel.status_code == 200
+        rest = await stream.answer(timeout=3)  # not 30 s: node one heard it through Pub/Sub
+        assert [event.event for event in rest] == ["ANSWER_CANCELLED"]
