@@ -79,7 +79,7 @@ def _serve(config_arg: str | None, bind: str, workers: int) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if broker.backend == "redis":
-        from .redis_broker import check_redis
+        from .redis_client import check_redis
 
         asyncio.run(check_redis(broker.url, broker.connect_timeout))
     if workers > 1 and path is not None:

@@ -21,20 +21,20 @@ from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Any, cast
 
-from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
+from redis.asyncio import ConnectionPool
 from redis.asyncio.client import Pipeline
 from redis.exceptions import NoScriptError, RedisError
 
 from . import refusals
 from .answer_runner import Answer, CancelResult, render
 from .answers import choose_rule
-from .broadcast import Broadcast, BroadcastRegistry, Connection
+from .broadcast import Connection
 from .config import Settings
 from .errors import ApiError
 from .metrics import Metrics
-from .redis_errors import BrokerUnavailable
+from .redis_client import check_redis, redacted, redis_client
 from .redis_keys import UserKeys, control_channel, nodes_key, user_keys
-from .redis_mirror import Entry, MirroredBroadcast, parse_stream_id
+from .redis_mirror import Entry, MirroredBroadcast, MirrorRegistry, parse_stream_id
 from .redis_reader import StreamReader
 from .redis_runner import RedisAnswerRunner, RedisContext, queued_payload
 from .redis_scripts import Scripts, queue
@@ -42,85 +42,8 @@ from .redis_wire import WireConnection, supported
 
 log = logging.getLogger("quart_qa.redis")
 
-POOL_SIZE = 32  # connections to Redis per process, besides the reader's own
-POOL_WAIT = 10.0  # seconds a command waits for a free connection
 MIRROR_TTL = 30.0  # seconds a node keeps a user's mirror after their last local connection
 RETRY_MIN, RETRY_MAX = 0.05, 1.0
-
-
-def redacted(url: str) -> str:
-    """``url`` without its password."""
-    scheme, sep, rest = url.partition("://")
-    if "@" not in rest:
-        return url
-    credentials, _, host = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}{sep}{user + ':***' if user else '***'}@{host}"
-
-
-def redis_client(url: str, timeout: float, **options: Any) -> Redis:
-    """A client with strings in and out, bounded connects, and a bounded pool.
-
-    A burst of commands waits for one of ``POOL_SIZE`` connections instead of opening
-    thousands (or failing with "Too many connections").
-    """
-    pool = BlockingConnectionPool.from_url(
-        url,
-        decode_responses=True,
-        socket_connect_timeout=timeout,
-        max_connections=POOL_SIZE,
-        timeout=POOL_WAIT,
-        **options,
-    )
-    return Redis.from_pool(pool)
-
-
-async def check_redis(url: str, timeout: float) -> None:
-    """Raise :class:`BrokerUnavailable` unless Redis at ``url`` answers within ``timeout``."""
-    client = redis_client(url, timeout, socket_timeout=timeout)
-    try:
-        async with asyncio.timeout(timeout):
-            await client.ping()
-    except (RedisError, OSError, TimeoutError) as error:
-        reason = str(error) or type(error).__name__
-        raise BrokerUnavailable(f"cannot reach Redis at {redacted(url)}: {reason}") from None
-    finally:
-        await client.aclose()
-
-
-class MirrorRegistry(BroadcastRegistry):
-    """The node's mirrors; tells the broker when a user's local count changes or ends."""
-
-    broadcast_class = MirroredBroadcast
-
-    def __init__(
-        self,
-        queue_size: int,
-        history: int,
-        history_ttl: float,
-        on_change: Callable[[str], None],
-        on_expire: Callable[[MirroredBroadcast], None],
-    ) -> None:
-        super().__init__(queue_size, history, history_ttl)
-        self._on_change = on_change
-        self._on_expire = on_expire
-
-    def mirror(self, user_id: str) -> MirroredBroadcast | None:
-        return cast(MirroredBroadcast | None, self.get(user_id))
-
-    def mirrors(self) -> Iterator[MirroredBroadcast]:
-        for broadcast in self.broadcasts():
-            yield cast(MirroredBroadcast, broadcast)
-
-    def release(self, broadcast: Broadcast) -> None:
-        super().release(broadcast)
-        self._on_change(broadcast.user_id)
-
-    def _expire(self, broadcast: Broadcast) -> None:
-        mine = self.get(broadcast.user_id) is broadcast and broadcast._holds == 0
-        super()._expire(broadcast)
-        if mine:
-            self._on_expire(cast(MirroredBroadcast, broadcast))
 
 
 class RedisBroker:

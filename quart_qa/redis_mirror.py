@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from .broadcast import Broadcast, Event, Resume, Subscription
+from .broadcast import Broadcast, BroadcastRegistry, Event, Resume, Subscription
 from .sse import encode_event
 
 StreamKey = tuple[int, int]
@@ -177,3 +178,38 @@ def plan_resume(
             return Resume(f"{after[0]}-{after[1]}", replay, missed=False)
     position = boundary[1] if boundary is not None else ZERO_ID
     return Resume(position, tuple(event for _, _, event in kept), missed=True)
+
+
+class MirrorRegistry(BroadcastRegistry):
+    """The node's mirrors; tells the broker when a user's local count changes or ends."""
+
+    broadcast_class = MirroredBroadcast
+
+    def __init__(
+        self,
+        queue_size: int,
+        history: int,
+        history_ttl: float,
+        on_change: Callable[[str], None],
+        on_expire: Callable[[MirroredBroadcast], None],
+    ) -> None:
+        super().__init__(queue_size, history, history_ttl)
+        self._on_change = on_change
+        self._on_expire = on_expire
+
+    def mirror(self, user_id: str) -> MirroredBroadcast | None:
+        return cast(MirroredBroadcast | None, self.get(user_id))
+
+    def mirrors(self) -> Iterator[MirroredBroadcast]:
+        for broadcast in self.broadcasts():
+            yield cast(MirroredBroadcast, broadcast)
+
+    def release(self, broadcast: Broadcast) -> None:
+        super().release(broadcast)
+        self._on_change(broadcast.user_id)
+
+    def _expire(self, broadcast: Broadcast) -> None:
+        mine = self.get(broadcast.user_id) is broadcast and broadcast._holds == 0
+        super()._expire(broadcast)
+        if mine:
+            self._on_expire(cast(MirroredBroadcast, broadcast))
