@@ -43,7 +43,7 @@ class Subscription:
     __slots__ = ("_frames", "_loop", "_maxsize", "_waiter", "close_reason", "idle", "on_overflow")
 
     def __init__(self, maxsize: int, loop: asyncio.AbstractEventLoop) -> None:
-        self._frames: deque[bytes] = deque()
+        self._frames: list[bytes] = []  # a list: most streams sit idle, and it starts smaller
         self._maxsize = maxsize
         self._loop = loop
         self._waiter: asyncio.Future[None] | None = None
@@ -110,9 +110,7 @@ class Subscription:
                 if timer is not None:
                     timer.cancel()
         frames = self._frames
-        if len(frames) == 1:
-            return frames.popleft()
-        joined = b"".join(frames)
+        joined = frames[0] if len(frames) == 1 else b"".join(frames)
         frames.clear()
         return joined
 
@@ -132,6 +130,20 @@ class Resume:
 class Broadcast:
     """Every connection of one user, the id sequence of that user's stream, and its history."""
 
+    __slots__ = (
+        "_evicted_through",
+        "_expiry",
+        "_history",
+        "_history_size",
+        "_holds",
+        "_last_id",
+        "_loop",
+        "_queue_size",
+        "_subscribers",
+        "unwatched_since",
+        "user_id",
+    )
+
     def __init__(
         self, user_id: str, queue_size: int, history: int, loop: asyncio.AbstractEventLoop
     ) -> None:
@@ -139,7 +151,7 @@ class Broadcast:
         self._queue_size = queue_size
         self._loop = loop
         self._subscribers: set[Subscription] = set()
-        self._history: deque[Event] = deque(maxlen=history)
+        self._history: deque[Event] | None = None  # made by the first event: many users never ask
         self._history_size = history
         self._evicted_through = 0
         self._last_id = 0
@@ -174,6 +186,8 @@ class Broadcast:
         event = Event(event_id, name, data, frame)
         history = self._history
         if self._history_size:
+            if history is None:
+                history = self._history = deque(maxlen=self._history_size)
             if len(history) == self._history_size:
                 self._evicted_through = history[0].event_id
             history.append(event)
@@ -195,10 +209,10 @@ class Broadcast:
         if after is None:
             return subscription, Resume(self.next_id(), (), missed=False)
         if after > self._last_id or after < self._evicted_through:
-            replay = tuple(self._history)
+            replay = tuple(self._history or ())
             position = replay[0].event_id - 1 if replay else self._last_id
             return subscription, Resume(position, replay, missed=True)
-        replay = tuple(event for event in self._history if event.event_id > after)
+        replay = tuple(event for event in self._history or () if event.event_id > after)
         return subscription, Resume(after, replay, missed=False)
 
     def unsubscribe(self, subscription: Subscription) -> None:
