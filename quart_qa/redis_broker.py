@@ -239,14 +239,14 @@ class RedisBroker:
 
                 replies = await self._pipeline(build)
             except BaseException:
-                self._release_refused(mirror)
+                self.registry.release(mirror)
                 raise
             finally:
                 self._opening[user_id] -= 1
                 if not self._opening[user_id]:
                     del self._opening[user_id]
         if not replies[0] or not replies[1]:
-            self._release_refused(mirror)
+            self.registry.release(mirror)
             if not replies[0]:
                 raise refusals.too_many_connections(settings)
             raise refusals.too_many_connections_for_user(settings, user_id)
@@ -268,18 +268,20 @@ class RedisBroker:
             await self._scripts.load()  # Redis restarted (or flushed its scripts)
         raise AssertionError("unreachable")
 
-    def _release_refused(self, mirror: MirroredBroadcast) -> None:
-        self.registry.release(mirror)
-
     async def _seed(self, mirror: MirroredBroadcast) -> None:
         """Load the stream's newest entry once and start following the stream after it."""
         user_id = mirror.user_id
-        task = self._seeding.get(user_id)
-        if task is None:
-            task = asyncio.get_running_loop().create_task(self._load_newest(mirror))
-            self._seeding[user_id] = task
-            task.add_done_callback(lambda _: self._seeding.pop(user_id, None))
-        await asyncio.shield(task)
+        while not mirror.seeded:  # a task left from an earlier mirror of the user seeds that one
+            task = self._seeding.get(user_id)
+            if task is None:
+                task = asyncio.get_running_loop().create_task(self._load_newest(mirror))
+                self._seeding[user_id] = task
+                task.add_done_callback(lambda done: self._forget_seeding(user_id, done))
+            await asyncio.shield(task)
+
+    def _forget_seeding(self, user_id: str, task: asyncio.Task[None]) -> None:
+        if self._seeding.get(user_id) is task:
+            del self._seeding[user_id]
 
     async def _load_newest(self, mirror: MirroredBroadcast) -> None:
         newest = await self._client.xrevrange(self.keys(mirror.user_id).events, count=1)
