@@ -101,7 +101,8 @@ class ScriptBatcher:
                 if task is not None and task.cancelling():
                     raise asyncio.CancelledError from None
                 self._on_health(False)
-                log.warning("redis: events not written (%s); retrying in %.2fs", error, delay)
+                level = logging.WARNING if delay == RETRY_MIN else logging.DEBUG
+                log.log(level, "redis: events not written (%s); retrying in %.2fs", error, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX)
                 continue

@@ -101,6 +101,7 @@ class RedisBroker:
         self._wake_upkeep = asyncio.Event()
         self._refresh_all = True
         self._stopping = False
+        self._closing_idle: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     def keys(self, user_id: str) -> UserKeys:
@@ -176,7 +177,13 @@ class RedisBroker:
             self._wake_upkeep.set()
         elif not ok and self.available:
             log.warning("redis is unreachable: refusing questions and new streams until it returns")
+            # idle pooled connections are dead too: close them now, not on their next use
+            self._closing_idle = asyncio.get_running_loop().create_task(self._close_idle())
         self.available = ok
+
+    async def _close_idle(self) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            await self._client.connection_pool.disconnect(inuse_connections=False)
 
     @contextlib.contextmanager
     def _redis_call(self) -> Iterator[None]:

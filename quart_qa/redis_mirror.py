@@ -75,6 +75,8 @@ Windowed = tuple[StreamKey, str, Event]
 class MirroredBroadcast(Broadcast):
     """A user's local connections, fed from the user's Redis stream."""
 
+    __slots__ = ("_window", "answering", "birth", "cursor", "seeded")
+
     def __init__(
         self, user_id: str, queue_size: int, history: int, loop: asyncio.AbstractEventLoop
     ) -> None:

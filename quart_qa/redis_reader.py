@@ -111,6 +111,8 @@ class StreamReader:
                 continue
             try:
                 connection = await self._connect()
+                if delay > RETRY_MIN:  # connected again after failures: Redis is back
+                    self._on_health(True)
                 keys = list(self._mirrors)
                 packed = self._pack(keys)
                 self._changed.clear()
@@ -127,7 +129,8 @@ class StreamReader:
                     raise asyncio.CancelledError from None
                 await self._drop_connection()
                 self._on_health(False)
-                log.warning("redis reader: %s; retrying in %.2fs", error, delay)
+                level = logging.WARNING if delay == RETRY_MIN else logging.DEBUG  # once an outage
+                log.log(level, "redis reader: %s; retrying in %.2fs", error, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX)
                 continue
