@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 from quart import Quart
 
-from quart_qa import create_app
+from quart_qa import create_app, redis_broker
 from quart_qa.config import Settings
 from quart_qa.redis_errors import BrokerUnavailable
 from quart_qa.state import get_state
@@ -124,3 +124,22 @@ async def test_cancel_on_another_node_stops_the_answer_at_once(shared_redis: Red
         assert cancel.status_code == 200
         rest = await stream.answer(timeout=3)  # not 30 s: node one heard it through Pub/Sub
         assert [event.event for event in rest] == ["ANSWER_CANCELLED"]
+
+
+@pytest.mark.parametrize("lean", [True, False], ids=["lean-connection", "redis-py"])
+async def test_answer_on_another_database(
+    shared_redis: RedisServer, monkeypatch: pytest.MonkeyPatch, lean: bool
+) -> None:
+    """Events reach the stream on a non-default database, over either path for emits.
+
+    ``rediss://`` (TLS) URLs take the redis-py path; a plain one the lean connection.
+    """
+    monkeypatch.setattr(redis_broker, "supported", lambda url: lean)
+    url = shared_redis.url.rsplit("/", 1)[0] + "/3"
+    async with running_app(with_redis(fast_settings(), url, f"db{uuid.uuid4().hex[:8]}")) as app:
+        client = app.test_client()
+        async with open_stream(client, "u1") as stream:
+            assert (await client.post("/qa/ask/u1", json={"question": "q"})).status_code == 202
+            events = await stream.answer()
+    assert [event.event for event in events][-1] == "ANSWER_END"
+    assert len(events) == 7
