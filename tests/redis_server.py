@@ -83,8 +83,9 @@ class RedisServer:
 def redis_server(program: str) -> Iterator[RedisServer]:
     """A running server for the block."""
     server = RedisServer(program)
-    server.start()
     try:
+        server.start()
         yield server
     finally:
         server.stop()
+        server.log.unlink(missing_ok=True)
