@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check bench bench-quick system-deps clean
+.PHONY: run test check bench bench-quick bench-redis system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick
+
+## bench-redis: the same scenarios on the Redis broker, as Redis ÷ memory (needs redis-server)
+bench-redis: $(STAMP) system-deps
+	$(BIN)/python -m bench.redis_compare
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
