@@ -89,6 +89,7 @@ class RedisBroker:
                 WireConnection(broker.url, broker.connect_timeout)
                 if supported(broker.url)
                 else None,
+                self,
             ),
         )
         self._reader = StreamReader(
@@ -297,6 +298,37 @@ class RedisBroker:
             if self.registry.get(mirror.user_id) is mirror:
                 self._reader.watch(mirror)
 
+    async def begin(self, user_id: str, newest: str | None) -> MirroredBroadcast | None:
+        """As the lease holder, deliver the user's events here straight from their replies.
+
+        Nobody else writes the stream while this node holds the lease, so, once the mirror
+        has caught up with what was written before (``newest``, the stream's newest id when
+        the lease was taken, usually says it has), this node's own events are the stream;
+        the reader leaves the stream out meanwhile.
+        """
+        mirror = self.registry.mirror(user_id)
+        if mirror is None or not mirror.seeded or mirror.local_writer:
+            return None
+        if newest == mirror.cursor:  # nothing written since the mirror's last entry
+            self._reader.set_local(mirror, True)
+            return mirror
+        try:
+            entries = await self._client.xrange(
+                self.keys(user_id).events, min=f"({mirror.cursor}", max="+"
+            )
+        except (RedisError, OSError):
+            return None  # the reader goes on delivering
+        if self.registry.mirror(user_id) is not mirror or mirror.local_writer:
+            return None
+        for item in entries or ():
+            mirror.deliver_new(_entry(item))
+        self._reader.set_local(mirror, True)
+        return mirror
+
+    def end(self, mirror: MirroredBroadcast) -> None:
+        """Give the user's stream back to the reader, from where the mirror got to."""
+        self._reader.set_local(mirror, False)
+
     def _changed(self, user_id: str) -> None:
         self._dirty.add(user_id)
         self._wake_flush.set()
@@ -443,7 +475,7 @@ class RedisBroker:
             )
         status = reply[0]
         if status == "run":
-            self.runner.start(user_id, answer)
+            self.runner.start(user_id, answer, str(reply[1]))
         elif status == "drain":
             self.runner.start(user_id, None)
         elif status != "queued":

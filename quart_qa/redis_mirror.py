@@ -75,7 +75,7 @@ Windowed = tuple[StreamKey, str, Event]
 class MirroredBroadcast(Broadcast):
     """A user's local connections, fed from the user's Redis stream."""
 
-    __slots__ = ("_window", "answering", "birth", "cursor", "seeded")
+    __slots__ = ("_window", "answering", "birth", "cursor", "local_writer", "seeded")
 
     def __init__(
         self, user_id: str, queue_size: int, history: int, loop: asyncio.AbstractEventLoop
@@ -86,6 +86,7 @@ class MirroredBroadcast(Broadcast):
         self.birth: StreamKey | None = None  # newest id when seeded: older ones are not local
         self.seeded = False
         self.answering = False  # an answer started and has not ended, as far as seen
+        self.local_writer = False  # this node's answer delivers the events, not the reader
 
     def seed(self, newest: Entry | None) -> None:
         """Start from the stream's newest entry (None: the stream is empty or gone)."""
@@ -112,6 +113,11 @@ class MirroredBroadcast(Broadcast):
         dropped = [sub for sub in self._subscribers if not sub.offer(frame)]
         for subscription in dropped:
             self.unsubscribe(subscription)
+
+    def deliver_new(self, entry: Entry) -> None:
+        """:meth:`deliver` unless the entry was delivered already (two paths may bring it)."""
+        if entry.key > stream_key(self.cursor):
+            self.deliver(entry)
 
     def announce(self, name: str, data: str) -> None:
         """Offer an event without an id to local connections only (say, this node stops)."""

@@ -57,6 +57,7 @@ class StreamReader:
         self._mirrors: dict[str, MirroredBroadcast] = {}  # stream key -> mirror
         self._packed_keys = (0, b"")  # (generation, the STREAMS keys as RESP bulk strings)
         self._cursors: dict[str, bytes] = {}  # stream key -> its cursor as a RESP bulk string
+        self._key_bulks: dict[str, bytes] = {}  # stream key -> itself as a RESP bulk string
         self._changed = asyncio.Event()
         self._client_id: int | None = None
         self._blocked = False
@@ -72,6 +73,7 @@ class StreamReader:
         key = self._stream_key(mirror.user_id)
         self._mirrors[key] = mirror
         self._cursors[key] = _bulk(mirror.cursor.encode())
+        self._key_bulks[key] = _bulk(key.encode())
         self._generation += 1
         self._changed.set()
         if self._blocked and self._unblocking is None and self._client_id is not None:
@@ -79,12 +81,30 @@ class StreamReader:
                 self._unblock(self._client_id), name="redis-reader-unblock"
             )
 
+    def set_local(self, mirror: MirroredBroadcast, local: bool) -> None:
+        """Leave ``mirror``'s stream out while this node is its only writer (or take it back).
+
+        The node then delivers its own events as Redis accepts them; taken back, the stream
+        is read again from the last id the mirror got, so nothing written meanwhile is lost.
+        """
+        if mirror.local_writer == local:
+            return
+        mirror.local_writer = local
+        key = self._stream_key(mirror.user_id)
+        if self._mirrors.get(key) is not mirror:
+            return
+        if local:
+            self._generation += 1  # left out of the next XREAD
+        else:
+            self.watch(mirror)
+
     def unwatch(self, mirror: MirroredBroadcast) -> None:
         """Stop following ``mirror``'s stream (takes effect at the next read)."""
         key = self._stream_key(mirror.user_id)
         if self._mirrors.get(key) is mirror:
             del self._mirrors[key]
             del self._cursors[key]
+            del self._key_bulks[key]
             self._generation += 1
 
     async def _unblock(self, client_id: int) -> None:
@@ -105,7 +125,8 @@ class StreamReader:
         """Read until cancelled."""
         delay = RETRY_MIN
         while True:
-            if not self._mirrors:
+            keys = [key for key, mirror in self._mirrors.items() if not mirror.local_writer]
+            if not keys:
                 self._changed.clear()
                 await self._changed.wait()
                 continue
@@ -113,7 +134,9 @@ class StreamReader:
                 connection = await self._connect()
                 if delay > RETRY_MIN:  # connected again after failures: Redis is back
                     self._on_health(True)
-                keys = list(self._mirrors)
+                keys = [key for key, mirror in self._mirrors.items() if not mirror.local_writer]
+                if not keys:
+                    continue
                 packed = self._pack(keys)
                 self._changed.clear()
                 self._reading = self._generation
@@ -176,7 +199,7 @@ class StreamReader:
         """``XREAD COUNT n BLOCK ms STREAMS keys... ids...`` in RESP, the keys packed once."""
         generation, packed_keys = self._packed_keys
         if generation != self._generation or not packed_keys:
-            packed_keys = b"".join(_bulk(key.encode()) for key in keys)
+            packed_keys = b"".join(map(self._key_bulks.__getitem__, keys))
             self._packed_keys = (self._generation, packed_keys)
         cursors = b"".join(map(self._cursors.__getitem__, keys))
         return b"*%d\r\n%s%s%s" % (6 + 2 * len(keys), HEAD, packed_keys, cursors)

@@ -17,7 +17,8 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -29,7 +30,7 @@ from .config import Settings
 from .metrics import Metrics
 from .redis_batch import ScriptBatcher
 from .redis_keys import UserKeys
-from .redis_mirror import TERMINAL_EVENTS
+from .redis_mirror import TERMINAL_EVENTS, Entry, MirroredBroadcast
 from .redis_scripts import Scripts
 from .redis_wire import WireConnection
 
@@ -38,6 +39,16 @@ log = logging.getLogger("quart_qa.answers")
 RETRY_MIN, RETRY_MAX = 0.05, 1.0
 TERMINAL_RETRY = 5.0  # seconds a final event keeps trying while Redis is away
 WINDOW = 64  # chunks of one answer in flight at most
+
+
+class LocalDelivery(Protocol):
+    """How the lease holder delivers its own events to this node's connections."""
+
+    async def begin(self, user_id: str, newest: str | None) -> MirroredBroadcast | None:
+        """Take over delivery of the user's stream here (None: leave it to the reader)."""
+
+    def end(self, mirror: MirroredBroadcast) -> None:
+        """Give delivery back to the reader."""
 
 
 class AnswerLost(Exception):
@@ -57,6 +68,7 @@ class RedisContext:
     maxlen: int
     on_health: Callable[[bool], None]
     wire: WireConnection | None  # the lean connection for events, when the URL allows
+    local: LocalDelivery
 
 
 def queued_payload(answer: Answer) -> str:
@@ -73,9 +85,16 @@ class RedisSink:
     at the first chunk Redis refused. A final event waits for everything before it.
     """
 
-    def __init__(self, runner: RedisAnswerRunner, user_id: str, answer: Answer) -> None:
+    def __init__(
+        self,
+        runner: RedisAnswerRunner,
+        user_id: str,
+        answer: Answer,
+        local: MirroredBroadcast | None = None,
+    ) -> None:
         self._runner = runner
         self._answer = answer
+        self._local = local  # deliver to it as Redis accepts each event
         self.user_id = user_id
         self._keys, self._head = runner.emit_arguments(user_id, answer.answer_id)
         self._inflight: deque[asyncio.Future[list[Any]]] = deque()
@@ -96,7 +115,10 @@ class RedisSink:
         terminal = name in TERMINAL_EVENTS
         args = [*self._head, "1" if terminal else "0", name, data]
         inflight = self._inflight
-        inflight.append(self._runner.emits.submit(self._keys, args))
+        future = self._runner.emits.submit(self._keys, args)
+        if self._local is not None:
+            future.add_done_callback(partial(_deliver_local, self._local, name, data))
+        inflight.append(future)
         if not terminal:
             while inflight and (len(inflight) > WINDOW or inflight[0].done()):
                 self._apply(await inflight.popleft())
@@ -136,6 +158,16 @@ class RedisSink:
         self._inflight.clear()
 
 
+def _deliver_local(
+    mirror: MirroredBroadcast, name: str, data: str, future: asyncio.Future[list[Any]]
+) -> None:
+    if future.cancelled() or future.exception() is not None:
+        return
+    reply = future.result()
+    if reply[0] == "ok":
+        mirror.deliver_new(Entry(str(reply[1]), name, data))
+
+
 def _ignore(future: asyncio.Future[list[Any]]) -> None:
     if not future.cancelled():
         future.exception()
@@ -157,13 +189,16 @@ class RedisAnswerRunner(AnswerRunner):
         self.emits = ScriptBatcher(redis.client, redis.scripts.emit, redis.wire, redis.on_health)
         self.on_health = redis.on_health
 
-    def start(self, user_id: str, first: Answer | None) -> None:
-        """Run ``first`` (None: the head of the queue) and then the user's queue."""
+    def start(self, user_id: str, first: Answer | None, newest: str | None = None) -> None:
+        """Run ``first`` (None: the head of the queue) and then the user's queue.
+
+        ``newest`` is the stream's newest id when the lease was taken, if known.
+        """
         previous = self._users.get(user_id)
         user = UserAnswers()
         self._users[user_id] = user
         user.task = asyncio.get_running_loop().create_task(
-            self._drain(user_id, user, first, previous), name=f"answers:{user_id}"
+            self._drain(user_id, user, first, previous, newest), name=f"answers:{user_id}"
         )
 
     def running(self) -> dict[str, str]:
@@ -235,21 +270,26 @@ class RedisAnswerRunner(AnswerRunner):
         user: UserAnswers,
         answer: Answer | None,
         previous: UserAnswers | None,
+        newest: str | None,
     ) -> None:
+        local: MirroredBroadcast | None = None
         try:
             if previous is not None and previous.task is not None:
                 await asyncio.gather(previous.task, return_exceptions=True)
+            local = await self._redis.local.begin(user_id, newest)  # this node holds the lease
             if answer is None:
                 answer = await self._next(user_id, None, drop=self._closing)
             while answer is not None:
                 user.current = answer
-                outcome = await self._run_one(RedisSink(self, user_id, answer), answer)
+                outcome = await self._run_one(RedisSink(self, user_id, answer, local), answer)
                 user.current = None
                 drop = self._closing or outcome in (Outcome.ABANDONED, Outcome.SHUTDOWN)
                 answer = await self._next(user_id, answer, drop)
         except AnswerLost as lost:
             log.warning("answer user=%s lost its lease (%s); another node took over", user_id, lost)
         finally:
+            if local is not None:
+                self._redis.local.end(local)
             user.current = None
             if self._users.get(user_id) is user:
                 del self._users[user_id]

@@ -119,7 +119,8 @@ if redis.call('LLEN', KEYS[5]) > 0 then
   return {'drain'}
 end
 redis.call('SET', KEYS[4], ARGV[2], 'PX', ttl)
-return {'run'}
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+return {'run', newest and newest[1] or '0-0'}
 """
 
 # KEYS: events, conns, lease, running, cancel
