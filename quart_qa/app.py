@@ -11,7 +11,7 @@ from . import __version__
 from .config import Settings, settings_from_environment
 from .cors import apply_cors
 from .error_handlers import JsonErrorRequest, register_error_handlers
-from .fast_connect import install_fast_connect
+from .fast_path import install_fast_path
 from .health_routes import health
 from .llm_apis import init_llm_apis
 from .openapi import QAOpenAPIProvider
@@ -57,5 +57,5 @@ def create_app(settings: Settings | None = None) -> Quart:
     init_llm_apis(app, settings)
     app.register_blueprint(health)
     apply_cors(app, settings.cors)
-    install_fast_connect(app)
+    install_fast_path(app)
     return app

@@ -13,7 +13,7 @@ from quart_schema import (
     validate_response,
 )
 
-from .answer_runner import render
+from .asking import accept_question
 from .auth import authorize_request
 from .errors import ApiError
 from .models import AskAccepted, CancelAccepted, ErrorBody, QuestionRequest
@@ -76,19 +76,7 @@ async def ask(user_id: str) -> Response:
         data = QuestionRequest.model_validate(await request.get_json())
     except ValidationError as error:
         raise RequestSchemaValidationError(error) from None
-    state = get_state()
-    if state.draining:
-        raise ApiError(503, "shutting_down", "the server is shutting down; ask again shortly")
-    limit = state.settings.limits.max_question_chars
-    if len(data.question) > limit:
-        raise ApiError(
-            413,
-            "question_too_long",
-            f"question has {len(data.question)} characters; the limit is {limit}",
-        )
-    answer = await state.broker.submit(user_id, data.question)
-    message = render(state.settings.messages.submitted, user_id=user_id, question=data.question)
-    accepted = AskAccepted(answer_id=answer.answer_id, message=message)
+    accepted = await accept_question(get_state(), user_id, data.question)
     return Response(accepted.model_dump_json(), status=202, content_type="application/json")
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from quart import request_started
 
 from quart_qa.cors import CorsSettings
-from quart_qa.fast_connect import ConnectFastPath
+from quart_qa.fast_path import FastPath
 
 from .conftest import AppFactory, fast_settings
 from .sse_reader import open_stream
@@ -23,7 +23,7 @@ async def transcript(make_app: AppFactory, cors: bool) -> tuple[list[tuple[str, 
         started.append(sender)
 
     async with make_app(settings) as app:
-        assert isinstance(app.asgi_app, ConnectFastPath)
+        assert isinstance(app.asgi_app, FastPath)
         request_started.connect(count, app)
         client = app.test_client()
         async with open_stream(client, "u1", expect_connected=False) as stream:
@@ -62,3 +62,38 @@ async def test_bad_user_id_still_gets_quarts_error(make_app: AppFactory) -> None
         response = await app.test_client().get("/qa/connect/bad.id")
     assert response.status_code == 400
     assert (await response.get_json())["error"] == "invalid_user_id"
+
+
+async def test_well_formed_ask_never_enters_quart(make_app: AppFactory) -> None:
+    started: list[object] = []
+
+    async def count(sender: object, **extra: object) -> None:
+        started.append(sender)
+
+    async with make_app(fast_settings()) as app:
+        request_started.connect(count, app)
+        client = app.test_client()
+        async with open_stream(client, "u1") as stream:
+            accepted = await client.post("/qa/ask/u1", json={"question": "fast?"})
+            body = await accepted.get_json()
+            answer = await stream.answer()
+            not_json = await client.post("/qa/ask/u1", data=b"fast?")
+        request_started.disconnect(count, app)
+    assert accepted.status_code == 202
+    assert accepted.headers["Content-Type"] == "application/json"
+    assert set(body) == {"answer_id", "message"}
+    assert body["message"] == "问题已提交,正在处理中..."
+    assert answer[0].data == "开始回答问题: fast?"
+    assert not_json.status_code == 415  # handed to Quart, which names the problem
+    assert len(started) == 1  # only the refused one went through Quart
+
+
+async def test_ask_refusals_from_the_fast_path_are_json(make_app: AppFactory) -> None:
+    async with make_app(fast_settings()) as app:
+        response = await app.test_client().post("/qa/ask/nobody", json={"question": "hi"})
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json"
+    assert await response.get_json() == {
+        "error": "not_connected",
+        "message": "user 'nobody' has no open connection to answer on",
+    }
