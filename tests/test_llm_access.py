@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 import anthropic
+import httpx2
 import openai
 import pytest
 
@@ -16,6 +17,7 @@ from .llm_server import GREETING, ThreadedServer, llm_settings
 
 SECRET = "a-test-secret-of-enough-length"
 AUTH = AuthSettings(mode="token", secret=SECRET)
+NO_KEEPALIVE = httpx2.Limits(max_keepalive_connections=0)
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,23 @@ def token_server() -> Iterator[ThreadedServer]:
 
 
 def openai_client(server: ThreadedServer, key: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{server.url}/v1", api_key=key, max_retries=0, timeout=10)
+    # No pooled keep-alive connections: with retries off (to see 401 and 429 as they are), a
+    # pooled connection the server had closed as idle would fail the next request spuriously.
+    return openai.OpenAI(
+        base_url=f"{server.url}/v1",
+        api_key=key,
+        max_retries=0,
+        http_client=openai.DefaultHttpxClient(limits=NO_KEEPALIVE, timeout=10),
+    )
+
+
+def anthropic_client(server: ThreadedServer, key: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(
+        base_url=server.url,
+        api_key=key,
+        max_retries=0,
+        http_client=anthropic.DefaultHttpxClient(limits=NO_KEEPALIVE, timeout=10),
+    )
 
 
 def ask_openai(client: openai.OpenAI) -> str:
@@ -58,12 +76,12 @@ def test_openai_sdk_without_a_valid_token(token_server: ThreadedServer, key: str
 def test_anthropic_sdk_with_x_api_key(token_server: ThreadedServer) -> None:
     token = issue_token(AUTH, "user_abc")
     question: list[anthropic.types.MessageParam] = [{"role": "user", "content": "hi"}]
-    with anthropic.Anthropic(base_url=token_server.url, api_key=token, max_retries=0) as client:
+    with anthropic_client(token_server, token) as client:
         message = client.messages.create(model="quart-qa-1", max_tokens=100, messages=question)
     assert message.content[0].type == "text"
     assert message.content[0].text == GREETING
     with (
-        anthropic.Anthropic(base_url=token_server.url, api_key="forged", max_retries=0) as wrong,
+        anthropic_client(token_server, "forged") as wrong,
         pytest.raises(anthropic.AuthenticationError) as caught,
     ):
         wrong.messages.create(model="quart-qa-1", max_tokens=100, messages=question)
@@ -81,7 +99,7 @@ def test_rate_limit_is_429_in_each_apis_shape() -> None:
         ThreadedServer(settings) as server,
         openai_client(server, "sk-one") as client,
         openai_client(server, "sk-two") as other,
-        anthropic.Anthropic(base_url=server.url, api_key="sk-one", max_retries=0) as claude,
+        anthropic_client(server, "sk-one") as claude,
     ):
         assert ask_openai(client) == GREETING
         assert ask_openai(client) == GREETING
