@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 
-from .report import summarize, table, write_json
+from .report import save_and_report_failures, summarize, table
 from .runner import Run, run_suite
 from .scenarios import Scenario, full_suite, quick_suite
 from .servers import KINDS, REPO, can_pin, pin_client, raise_fd_limit
@@ -146,12 +146,7 @@ async def _main(args: argparse.Namespace, scenarios: list[Scenario], reps: int) 
     print(table(rows, servers))
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     path = args.json or RESULTS / f"bench-{'quick-' if args.quick else ''}{stamp}.json"
-    write_json(path, meta, runs, rows)
-    print(f"\nJSON: {path}")
-    failed = [run for run in runs if run.error]
-    for run in failed:
-        print(f"failed: {run.case} on {run.server} (rep {run.rep + 1}): {run.error}")
-    return 1 if failed else 0
+    return save_and_report_failures(path, meta, runs, rows)
 
 
 def main(argv: list[str] | None = None) -> int:

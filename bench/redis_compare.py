@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .__main__ import RESULTS, _meta, _progress, _uvloop
 from .redis_backend import OURS_REDIS
-from .report import summarize, table, write_json
+from .report import save_and_report_failures, summarize, table
 from .runner import run_suite
 from .scenarios import full_suite, quick_suite
 from .servers import OURS, pin_client, raise_fd_limit
@@ -64,12 +64,7 @@ async def _main(args: argparse.Namespace) -> int:
             print(f"  {row['case']:<16} {row['figure']:<26} {row['ratio']:.2f}×")
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     path = args.json or RESULTS / f"bench-redis-{'quick-' if args.quick else ''}{stamp}.json"
-    write_json(path, meta, runs, rows)
-    print(f"\nJSON: {path}")
-    failed = [run for run in runs if run.error]
-    for run in failed:
-        print(f"failed: {run.case} on {run.server} (rep {run.rep + 1}): {run.error}")
-    return 1 if failed else 0
+    return save_and_report_failures(path, meta, runs, rows)
 
 
 def main(argv: list[str] | None = None) -> int:

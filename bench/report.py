@@ -141,3 +141,15 @@ def write_json(
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(_clean(document), indent=2, ensure_ascii=False, allow_nan=False)
     path.write_text(text + "\n", encoding="utf-8")
+
+
+def save_and_report_failures(
+    path: Path, meta: dict[str, Any], runs: Sequence[Run], rows: Sequence[dict[str, Any]]
+) -> int:
+    """Write the JSON, print where, list failed runs; the exit status (1 when any failed)."""
+    write_json(path, meta, runs, rows)
+    print(f"\nJSON: {path}")
+    failed = [run for run in runs if run.error]
+    for run in failed:
+        print(f"failed: {run.case} on {run.server} (rep {run.rep + 1}): {run.error}")
+    return 1 if failed else 0
