@@ -325,9 +325,9 @@ class RedisBroker:
         self._reader.set_local(mirror, True)
         return mirror
 
-    def end(self, mirror: MirroredBroadcast) -> None:
+    async def end(self, mirror: MirroredBroadcast) -> None:
         """Give the user's stream back to the reader, from where the mirror got to."""
-        self._reader.set_local(mirror, False)
+        await self._reader.take_back(mirror)
 
     def _changed(self, user_id: str) -> None:
         self._dirty.add(user_id)

@@ -98,6 +98,13 @@ class StreamReader:
         else:
             self.watch(mirror)
 
+    async def take_back(self, mirror: MirroredBroadcast) -> None:
+        """``set_local(mirror, False)``, returning once the reader reads the stream again."""
+        self.set_local(mirror, False)
+        task = self._unblocking
+        if task is not None:
+            await asyncio.shield(task)
+
     def unwatch(self, mirror: MirroredBroadcast) -> None:
         """Stop following ``mirror``'s stream (takes effect at the next read)."""
         key = self._stream_key(mirror.user_id)

@@ -47,7 +47,7 @@ class LocalDelivery(Protocol):
     async def begin(self, user_id: str, newest: str | None) -> MirroredBroadcast | None:
         """Take over delivery of the user's stream here (None: leave it to the reader)."""
 
-    def end(self, mirror: MirroredBroadcast) -> None:
+    async def end(self, mirror: MirroredBroadcast) -> None:
         """Give delivery back to the reader."""
 
 
@@ -289,7 +289,7 @@ class RedisAnswerRunner(AnswerRunner):
             log.warning("answer user=%s lost its lease (%s); another node took over", user_id, lost)
         finally:
             if local is not None:
-                self._redis.local.end(local)
+                await self._redis.local.end(local)
             user.current = None
             if self._users.get(user_id) is user:
                 del self._users[user_id]
