@@ -116,6 +116,15 @@ def _uvloop() -> Any:
     return uvloop
 
 
+def run_client(coroutine: Coroutine[Any, Any, int]) -> int:
+    """Run the load client's coroutine on uvloop when it is installed, else asyncio."""
+    uvloop = _uvloop()
+    if uvloop is not None:
+        result: int = uvloop.run(coroutine)
+        return result
+    return asyncio.run(coroutine)
+
+
 def _progress(run: Run) -> None:
     figures = ", ".join(f"{name}={value:.4g}" for name, value in run.figures.items())
     status = f"ERROR {run.error}" if run.error else figures
@@ -156,12 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         scenarios = [scenario for scenario in scenarios if args.only in scenario.case]
     reps = args.reps or (1 if args.quick else 3)
-    coroutine: Coroutine[Any, Any, int] = _main(args, scenarios, reps)
-    uvloop = _uvloop()
-    if uvloop is not None:
-        result: int = uvloop.run(coroutine)
-        return result
-    return asyncio.run(coroutine)
+    return run_client(_main(args, scenarios, reps))
 
 
 if __name__ == "__main__":

@@ -9,12 +9,11 @@ delivered chunk ≤ 1.5× and chunk lateness p99 ≤ 1.5×.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime
 import tempfile
 from pathlib import Path
 
-from .__main__ import RESULTS, _meta, _progress, _uvloop
+from .__main__ import RESULTS, _meta, _progress, run_client
 from .redis_backend import OURS_REDIS
 from .report import save_and_report_failures, summarize, table
 from .runner import run_suite
@@ -69,12 +68,7 @@ async def _main(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (1 when any run failed)."""
-    coroutine = _main(_parser().parse_args(argv))
-    uvloop = _uvloop()
-    if uvloop is not None:
-        result: int = uvloop.run(coroutine)
-        return result
-    return asyncio.run(coroutine)
+    return run_client(_main(_parser().parse_args(argv)))
 
 
 if __name__ == "__main__":
