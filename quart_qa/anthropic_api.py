@@ -7,7 +7,6 @@ See docs/llm-apis.md.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
@@ -16,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from quart import Blueprint, Response, request
-from werkzeug.exceptions import HTTPException
 
 from .completions import (
     AnswerPlan,
@@ -44,6 +42,7 @@ from .llm_requests import (
     last_user_text,
     missing,
     read_json_object,
+    register_error_handlers,
 )
 from .llm_state import LlmState, get_llm_state
 from .model_presets import ModelPreset
@@ -74,8 +73,6 @@ _ERROR_TYPES = {
     529: "overloaded_error",
 }
 
-log = logging.getLogger("quart_qa.llm")
-
 anthropic_api = Blueprint("anthropic_api", __name__, url_prefix="/v1")
 
 
@@ -96,21 +93,7 @@ def error_response(error: ApiError) -> Response:
     return response
 
 
-@anthropic_api.errorhandler(ApiError)
-async def _api_error(error: ApiError) -> Response:
-    return error_response(error)
-
-
-@anthropic_api.errorhandler(HTTPException)
-async def _http_error(error: HTTPException) -> Response:
-    status = error.code or 500
-    return error_response(ApiError(status, "http_error", error.description or error.name))
-
-
-@anthropic_api.errorhandler(Exception)
-async def _unexpected(error: Exception) -> Response:
-    log.exception("unhandled error", exc_info=error)
-    return error_response(ApiError(500, "internal_error", "the server failed; see its log"))
+register_error_handlers(anthropic_api, error_response, lambda error: "http_error")
 
 
 def _event(name: str, body: dict[str, Any]) -> bytes:

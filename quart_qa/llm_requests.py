@@ -8,11 +8,12 @@ parameter (``messages[2].content``) the way the real APIs do; each API renders
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from quart import Response, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from quart import Blueprint, Response, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .errors import ApiError
 from .model_presets import MAX_NAME_CHARS as MAX_MODEL_CHARS
@@ -227,3 +228,26 @@ def check_question_length(question: str, limit: int) -> None:
             f"this server's limit (limits.max_question_chars) is {limit}.",
             param="messages",
         )
+
+
+def register_error_handlers(
+    blueprint: Blueprint,
+    render: Callable[[ApiError], Response],
+    http_code: Callable[[HTTPException], str],
+) -> None:
+    """Everything ``blueprint`` raises, in one API's error shape; no traceback reaches a client."""
+
+    @blueprint.errorhandler(ApiError)
+    async def _api_error(error: ApiError) -> Response:
+        return render(error)
+
+    @blueprint.errorhandler(HTTPException)
+    async def _http_error(error: HTTPException) -> Response:
+        return render(
+            ApiError(error.code or 500, http_code(error), error.description or error.name)
+        )
+
+    @blueprint.errorhandler(Exception)
+    async def _unexpected(error: Exception) -> Response:
+        logging.getLogger("quart_qa.llm").exception("unhandled error", exc_info=error)
+        return render(ApiError(500, "internal_error", "the server failed; see its log"))

@@ -6,7 +6,6 @@ The wire format follows api.openai.com: compact ``data:`` lines, no ``event:`` l
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -15,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from quart import Blueprint, Response, request
-from werkzeug.exceptions import HTTPException
 
 from .anthropic_api import ANTHROPIC_VERSION_HEADER, anthropic_model, anthropic_model_list
 from .api_access import api_caller
@@ -46,6 +44,7 @@ from .llm_requests import (
     last_user_text,
     param_of,
     read_json_object,
+    register_error_handlers,
 )
 from .llm_state import LlmState, get_llm_state
 from .model_presets import ModelPreset
@@ -63,8 +62,6 @@ SSE_HEADERS = {
 }
 DONE_FRAME = b"data: [DONE]\n\n"
 KEEP_ALIVE_FRAME = encode_comment("keep-alive")
-
-log = logging.getLogger("quart_qa.llm")
 
 openai_api = Blueprint("openai_api", __name__, url_prefix="/v1")
 
@@ -94,22 +91,9 @@ def error_response(error: ApiError) -> Response:
     return response
 
 
-@openai_api.errorhandler(ApiError)
-async def _api_error(error: ApiError) -> Response:
-    return error_response(error)
-
-
-@openai_api.errorhandler(HTTPException)
-async def _http_error(error: HTTPException) -> Response:
-    status = error.code or 500
-    code = error.name.lower().replace(" ", "_")
-    return error_response(ApiError(status, code, error.description or error.name))
-
-
-@openai_api.errorhandler(Exception)
-async def _unexpected(error: Exception) -> Response:
-    log.exception("unhandled error", exc_info=error)
-    return error_response(ApiError(500, "internal_error", "the server failed; see its log"))
+register_error_handlers(
+    openai_api, error_response, lambda error: error.name.lower().replace(" ", "_")
+)
 
 
 @dataclass(frozen=True)
