@@ -8,17 +8,17 @@ from quart import Quart
 from quart_schema import Info, QuartSchema
 
 from . import __version__
-from .config import Settings, settings_from_environment
-from .cors import apply_cors
-from .error_handlers import JsonErrorRequest, register_error_handlers
-from .fast_path import install_fast_path
-from .health_routes import health
-from .llm_apis import init_llm_apis
-from .openapi import QAOpenAPIProvider
-from .pages import pages
-from .routes import qa
-from .session_routes import sessions
-from .state import EXTENSION_KEY, AppState
+from .dialects.mount import init_llm_apis
+from .settings.config import Settings, settings_from_environment
+from .web.cors import apply_cors
+from .web.error_handlers import JsonErrorRequest, register_error_handlers
+from .web.fast_path import install_fast_path
+from .web.health_routes import health
+from .web.openapi import QAOpenAPIProvider
+from .web.pages import pages
+from .web.routes import qa
+from .web.session_routes import sessions
+from .web.state import EXTENSION_KEY, AppState
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 

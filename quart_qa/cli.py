@@ -10,9 +10,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Settings, load_settings
-from .config_error import ConfigError
-from .redis_errors import BrokerUnavailable
+from .brokers.redis.errors import BrokerUnavailable
+from .settings.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Settings, load_settings
+from .settings.errors import ConfigError
 
 DEFAULT_BIND = "127.0.0.1:8000"
 
@@ -79,7 +79,7 @@ def _serve(config_arg: str | None, bind: str, workers: int) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if broker.backend == "redis":
-        from .redis_client import check_redis
+        from .brokers.redis.client import check_redis
 
         asyncio.run(check_redis(broker.url, broker.connect_timeout))
     if workers > 1 and path is not None:

@@ -11,8 +11,8 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
 
 from .app import create_app
-from .config import Settings
-from .state import get_state
+from .settings.config import Settings
+from .web.state import get_state
 
 log = logging.getLogger("quart_qa.server")
 

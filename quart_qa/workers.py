@@ -13,8 +13,8 @@ from pathlib import Path
 
 from hypercorn.run import run
 
-from .config import CONFIG_ENV_VAR, Settings
 from .server import hypercorn_config
+from .settings.config import CONFIG_ENV_VAR, Settings
 
 log = logging.getLogger("quart_qa.server")
 

@@ -14,8 +14,8 @@ from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
 from quart_qa import create_app
-from quart_qa.broker_config import BrokerSettings
-from quart_qa.config import Settings
+from quart_qa.settings.broker import BrokerSettings
+from quart_qa.settings.config import Settings
 
 from .redis_server import RedisServer, redis_server, redis_server_path
 

@@ -2,7 +2,7 @@
 
 The server has its own event loop, so a sync SDK client can block the test's thread and an
 async one can run on the test's loop. The app stays in this process: tests can read its
-:class:`~quart_qa.llm_state.LlmState` and wait on it.
+:class:`~quart_qa.dialects.state.LlmState` and wait on it.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
 
 from quart_qa import create_app
-from quart_qa.config import Settings, settings_from_mapping
-from quart_qa.llm_state import LlmState, get_llm_state
+from quart_qa.dialects.state import LlmState, get_llm_state
+from quart_qa.settings.config import Settings, settings_from_mapping
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0

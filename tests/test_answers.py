@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quart_qa.answer_runner import render
-from quart_qa.answers import CHUNK_MODES, ChunkBy, split_text
+from quart_qa.settings.answers import CHUNK_MODES, ChunkBy, split_text
+from quart_qa.streaming.answer_runner import render
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,9 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from quart.typing import TestClientProtocol as Client
 from quart.wrappers import Response
 
-from quart_qa.auth import (
+from quart_qa.settings.config import Settings, load_settings, settings_from_mapping
+from quart_qa.settings.errors import ConfigError
+from quart_qa.web.auth import (
     TOKEN_SALT,
     AuthSettings,
     check_user_access,
@@ -19,10 +21,8 @@ from quart_qa.auth import (
     new_user_id,
     token_user,
 )
-from quart_qa.config import Settings, load_settings, settings_from_mapping
-from quart_qa.config_error import ConfigError
-from quart_qa.errors import ApiError
-from quart_qa.routes import USER_ID_PATTERN
+from quart_qa.web.errors import ApiError
+from quart_qa.web.routes import USER_ID_PATTERN
 
 from .conftest import AppFactory, fast_settings
 from .sse_reader import open_stream

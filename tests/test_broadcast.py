@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from quart_qa.broadcast import BroadcastRegistry, CloseReason
+from quart_qa.streaming.broadcast import BroadcastRegistry, CloseReason
 
 
 async def test_publish_encodes_once_and_reaches_every_subscriber() -> None:

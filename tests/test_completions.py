@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quart_qa.answers import AnswerRule, rule_from_mapping
-from quart_qa.completions import (
+from quart_qa.settings.answers import AnswerRule, rule_from_mapping
+from quart_qa.settings.config import StreamSettings
+from quart_qa.settings.model_presets import ModelPreset
+from quart_qa.streaming.completions import (
     AnswerPlan,
     Failed,
     Finished,
@@ -25,8 +27,6 @@ from quart_qa.completions import (
     play,
     tokenize,
 )
-from quart_qa.config import StreamSettings
-from quart_qa.model_presets import ModelPreset
 
 GREETING = rule_from_mapping({"text": "Hello there! This is a scripted answer."}, "answers[0]")
 

@@ -12,8 +12,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quart_qa.config import SEED_ANSWER_PARTS, Settings, load_settings, settings_from_mapping
-from quart_qa.config_error import ConfigError
+from quart_qa.settings.config import (
+    SEED_ANSWER_PARTS,
+    Settings,
+    load_settings,
+    settings_from_mapping,
+)
+from quart_qa.settings.errors import ConfigError
 
 from .conftest import ROOT
 
@@ -65,7 +70,7 @@ def test_no_answers_uses_the_seed_answer() -> None:
 
 
 def test_rules_match_case_insensitively_first_wins() -> None:
-    from quart_qa.answers import choose_rule
+    from quart_qa.settings.answers import choose_rule
 
     settings = settings_from_mapping(
         {

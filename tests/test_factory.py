@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from quart_qa import create_app
-from quart_qa.config import Settings
-from quart_qa.config_error import ConfigError
-from quart_qa.state import get_state
+from quart_qa.settings.config import Settings
+from quart_qa.settings.errors import ConfigError
+from quart_qa.web.state import get_state
 
 from .conftest import fast_settings
 from .sse_reader import open_stream

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 from quart import request_started
 
-from quart_qa.cors import CorsSettings
-from quart_qa.fast_path import FastPath
+from quart_qa.web.cors import CorsSettings
+from quart_qa.web.fast_path import FastPath
 
 from .conftest import AppFactory, fast_settings
 from .sse_reader import open_stream

@@ -16,7 +16,7 @@ import pytest
 from httpx_sse import ServerSentEvent
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
-from quart_qa.config import SEED_ANSWER_PARTS
+from quart_qa.settings.config import SEED_ANSWER_PARTS
 
 from .live_server import ServerProcess, live_server
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from quart_qa.config import Settings
-from quart_qa.rate_limit import RateLimiter
-from quart_qa.state import get_state
+from quart_qa.settings.config import Settings
+from quart_qa.streaming.rate_limit import RateLimiter
+from quart_qa.web.state import get_state
 
 from .conftest import AppFactory, fast_settings
 from .sse_reader import open_stream

@@ -11,7 +11,7 @@ import httpx2
 import openai
 import pytest
 
-from quart_qa.auth import AuthSettings, issue_token
+from quart_qa.web.auth import AuthSettings, issue_token
 
 from .llm_server import GREETING, ThreadedServer, llm_settings
 

@@ -14,10 +14,10 @@ import pytest
 from quart import Quart, Response
 from quart.typing import TestClientProtocol as Client
 
-from quart_qa.config import Settings
-from quart_qa.errors import ApiError
-from quart_qa.llm_state import get_llm_state
-from quart_qa.openai_api import openai_api
+from quart_qa.dialects.openai_chat import openai_api
+from quart_qa.dialects.state import get_llm_state
+from quart_qa.settings.config import Settings
+from quart_qa.web.errors import ApiError
 
 from .conftest import AppFactory
 from .llm_server import FAILURE, GREETING, GREETING_TOKENS, LONG_PARTS, llm_settings

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from quart_qa.config import Settings, load_settings, settings_from_mapping
-from quart_qa.config_error import ConfigError
-from quart_qa.model_presets import DEFAULT_MODEL, ModelPreset, find_model, listed_models
+from quart_qa.settings.config import Settings, load_settings, settings_from_mapping
+from quart_qa.settings.errors import ConfigError
+from quart_qa.settings.model_presets import DEFAULT_MODEL, ModelPreset, find_model, listed_models
 
 from .conftest import ROOT
 

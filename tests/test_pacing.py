@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from quart_qa.pacing import Pacer
+from quart_qa.streaming.pacing import Pacer
 
 
 async def test_due_times_do_not_accumulate_work_time() -> None:

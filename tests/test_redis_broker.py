@@ -10,10 +10,11 @@ from dataclasses import replace
 import pytest
 from quart import Quart
 
-from quart_qa import create_app, redis_broker
-from quart_qa.config import Settings
-from quart_qa.redis_errors import BrokerUnavailable
-from quart_qa.state import get_state
+from quart_qa import create_app
+from quart_qa.brokers.redis import broker as redis_broker
+from quart_qa.brokers.redis.errors import BrokerUnavailable
+from quart_qa.settings.config import Settings
+from quart_qa.web.state import get_state
 
 from .conftest import fast_settings, running_app, with_redis
 from .live_server import free_port

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from quart_qa.redis_mirror import (
+from quart_qa.brokers.redis.mirror import (
     INVALID,
     Entry,
     StreamKey,

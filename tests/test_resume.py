@@ -8,8 +8,8 @@ import random
 from httpx_sse import ServerSentEvent
 from quart.typing import TestClientProtocol as Client
 
-from quart_qa.config import settings_from_mapping
-from quart_qa.state import get_state
+from quart_qa.settings.config import settings_from_mapping
+from quart_qa.web.state import get_state
 
 from .conftest import AppFactory, fast_settings
 from .sse_reader import open_stream

@@ -11,8 +11,8 @@ from quart import Quart
 from quart.testing.connections import TestHTTPConnection as HTTPConnection
 from quart.typing import TestClientProtocol as Client
 
-from quart_qa.config import SEED_ANSWER_PARTS, Settings
-from quart_qa.state import get_state
+from quart_qa.settings.config import SEED_ANSWER_PARTS, Settings
+from quart_qa.web.state import get_state
 
 from .conftest import AppFactory, fast_settings
 from .sse_reader import id_order, is_event_id, open_stream
@@ -162,7 +162,7 @@ async def test_queue_is_bounded(make_app: AppFactory) -> None:
 
 
 async def test_fail_after_sends_error(make_app: AppFactory) -> None:
-    from quart_qa.config import settings_from_mapping
+    from quart_qa.settings.config import settings_from_mapping
 
     settings = settings_from_mapping(
         {

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from httpx_sse import aconnect_sse
 
-from quart_qa.config import SEED_ANSWER_PARTS
+from quart_qa.settings.config import SEED_ANSWER_PARTS
 
 from .live_server import ROOT, ServerProcess, free_port, live_server, spawn
 

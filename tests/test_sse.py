@@ -7,7 +7,7 @@ from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quart_qa.sse import FramingError, encode_comment, encode_event
+from quart_qa.streaming.sse import FramingError, encode_comment, encode_event
 
 
 def parse(frame: bytes) -> tuple[list[tuple[str, str, str]], list[str]]:

@@ -1,0 +1,1 @@
+"""The broker seam and its backends: memory (one process) and Redis Streams (many)."""

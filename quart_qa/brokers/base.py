@@ -1,0 +1,113 @@
+"""The broker seam: how routes reach users' streams and answers, whatever carries them.
+
+``MemoryBroker`` (the default) keeps everything in this process. ``RedisBroker``
+(:mod:`quart_qa.brokers.redis.broker`) shares users' streams and answer rules across processes
+and hosts. Both fan events out to this process's connections through a
+:class:`~quart_qa.streaming.broadcast.BroadcastRegistry`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from ..settings.config import Settings
+from ..streaming.answer_runner import Answer, AnswerRunner, CancelResult
+from ..streaming.broadcast import BroadcastRegistry, Connection
+from ..streaming.event_stream import parse_last_event_id
+from ..streaming.metrics import Metrics
+from ..web import refusals
+
+
+class Broker(Protocol):
+    """What routes and the app's lifecycle need from a backend."""
+
+    @property
+    def name(self) -> str:
+        """``"memory"`` or ``"redis"``."""
+
+    @property
+    def registry(self) -> BroadcastRegistry:
+        """This process's connections, per user."""
+
+    @property
+    def runner(self) -> AnswerRunner:
+        """The answers this process runs."""
+
+    async def start(self) -> None:
+        """Connect and start background work; raise when the backend is unusable."""
+
+    async def open(self, user_id: str, last_event_id: str | None) -> Connection:
+        """Admit a new stream of ``user_id`` (or raise ApiError) resuming after the id."""
+
+    async def submit(self, user_id: str, question: str) -> Answer:
+        """Accept a question (or raise ApiError); its answer streams to every tab."""
+
+    async def cancel(self, user_id: str) -> CancelResult:
+        """Stop the running answer of ``user_id`` and drop the queued ones."""
+
+    def health(self) -> Mapping[str, object]:
+        """Backend fields for ``/healthz``; ``healthy`` is False when it cannot serve."""
+
+    def housekeeping(self) -> None:
+        """Periodic pruning of in-process state."""
+
+    async def say_goodbye(self, name: str, text: Callable[[str], str]) -> None:
+        """Send ``name`` with ``text(user_id)`` to every open stream of this process."""
+
+    async def stop(self) -> None:
+        """Stop answers and background work, release the backend (after serving)."""
+
+
+class MemoryBroker:
+    """Everything in this process: what a single worker needs, and the fastest path."""
+
+    name = "memory"
+
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        stream = settings.stream
+        self._settings = settings
+        self.registry = BroadcastRegistry(stream.queue_size, stream.history, stream.history_ttl)
+        self.runner = AnswerRunner(settings, self.registry, metrics)
+
+    async def start(self) -> None:
+        return None
+
+    async def open(self, user_id: str, last_event_id: str | None) -> Connection:
+        settings, registry = self._settings, self.registry
+        if registry.connections >= settings.limits.max_connections:
+            raise refusals.too_many_connections(settings)
+        broadcast = registry.get(user_id)
+        limit = settings.limits.max_connections_per_user
+        if broadcast is not None and broadcast.subscriber_count >= limit:
+            raise refusals.too_many_connections_for_user(settings, user_id)
+        return registry.open(user_id, parse_last_event_id(last_event_id))
+
+    async def submit(self, user_id: str, question: str) -> Answer:
+        return self.runner.submit(user_id, question)
+
+    async def cancel(self, user_id: str) -> CancelResult:
+        return self.runner.cancel(user_id)
+
+    def health(self) -> Mapping[str, object]:
+        return {"broker": self.name, "healthy": True}
+
+    def housekeeping(self) -> None:
+        self.runner.rate_limiter.prune()
+
+    async def say_goodbye(self, name: str, text: Callable[[str], str]) -> None:
+        for broadcast in self.registry.broadcasts():
+            if broadcast.subscriber_count:
+                await broadcast.publish(name, text(broadcast.user_id))
+
+    async def stop(self) -> None:
+        await self.runner.shutdown()
+
+
+def make_broker(settings: Settings, metrics: Metrics) -> Broker:
+    """The broker ``[broker] backend`` names."""
+    if settings.broker.backend == "redis":
+        from .redis.broker import RedisBroker
+
+        return RedisBroker(settings, metrics)
+    return MemoryBroker(settings, metrics)

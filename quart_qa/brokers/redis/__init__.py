@@ -1,0 +1,1 @@
+"""The Redis Streams broker: users' streams, queues, leases and limits shared by every node."""

@@ -1,0 +1,1 @@
+"""Wire formats over the answering core: OpenAI Chat Completions and Anthropic Messages."""

@@ -1,0 +1,58 @@
+"""Who may call the LLM-compatible APIs, and how often: ``[auth]`` and ``[limits]`` for them.
+
+In token mode the token from ``POST /qa/session`` is the API key: ``Authorization: Bearer``
+(what the OpenAI SDK sends) or ``x-api-key`` (what the Anthropic SDK sends); its user is the
+caller. In mode none any key is accepted and the caller is the key itself (or the client
+address when there is none). ``limits.asks_per_minute`` then applies per caller, in a bucket
+of its own apart from the chat page's questions.
+"""
+
+from __future__ import annotations
+
+import math
+
+from quart import Request
+
+from ..streaming.rate_limit import RateLimiter
+from ..web.auth import AuthSettings, token_user, unauthorized
+from ..web.errors import ApiError
+
+
+def presented_key(request: Request) -> str | None:
+    """The API key of ``request``: ``Authorization: Bearer <key>``, else ``x-api-key``."""
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return request.headers.get("x-api-key", "").strip() or None
+
+
+def api_caller(auth: AuthSettings, request: Request) -> str:
+    """The caller's identity; :class:`ApiError` 401 in token mode without a valid token."""
+    key = presented_key(request)
+    if auth.mode == "token":
+        if key is None:
+            raise unauthorized(
+                "missing_token",
+                "this server needs a session token from POST /qa/session as the API key "
+                "('Authorization: Bearer <token>' or 'x-api-key: <token>')",
+            )
+        return "user:" + token_user(auth, key)
+    if key is not None:
+        return "key:" + key
+    return "addr:" + str(request.remote_addr)
+
+
+def check_api_access(
+    auth: AuthSettings, limiter: RateLimiter, per_minute: int, request: Request
+) -> str:
+    """Authenticate and count one API request; returns the caller, or raises 401/429."""
+    caller = api_caller(auth, request)
+    wait = limiter.hit(caller)
+    if wait:
+        raise ApiError(
+            429,
+            "rate_limit_exceeded",
+            f"more than {per_minute} requests a minute; try again in {wait:.1f} s",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
+    return caller

@@ -1,0 +1,253 @@
+"""Reading and checking LLM API request bodies (OpenAI and Anthropic share these rules).
+
+Bodies are checked by hand rather than by a schema so every error names the exact
+parameter (``messages[2].content``) the way the real APIs do; each API renders
+:class:`LlmApiError` in its own error shape.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from quart import Blueprint, Response, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from ..settings.model_presets import MAX_NAME_CHARS as MAX_MODEL_CHARS
+from ..web.errors import ApiError
+
+
+class LlmApiError(ApiError):
+    """An :class:`ApiError` that may name the request parameter at fault."""
+
+    def __init__(self, status: int, code: str, message: str, *, param: str | None = None) -> None:
+        super().__init__(status, code, message)
+        self.param = param
+
+
+def param_of(error: ApiError) -> str | None:
+    """The parameter an error names, if any."""
+    return error.param if isinstance(error, LlmApiError) else None
+
+
+def json_response(body: Mapping[str, Any], status: int = 200) -> Response:
+    """``body`` as JSON, keys in the order given (as the real APIs send them)."""
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        status=status,
+        content_type="application/json",
+    )
+
+
+def compact_json(body: Mapping[str, Any]) -> str:
+    """One-line JSON for an SSE ``data:`` field."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+async def read_json_object() -> dict[str, Any]:
+    """The request body as a JSON object; 413 beyond ``limits.max_body_bytes``, else 400."""
+    try:
+        raw = await request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        limit = request.max_content_length
+        raise LlmApiError(
+            413, "request_too_large", f"request body is larger than {limit} bytes"
+        ) from None
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting
+        raise LlmApiError(
+            400, "malformed_json", f"could not parse the JSON body of the request: {error}"
+        ) from None
+    if not isinstance(body, dict):
+        raise LlmApiError(400, "invalid_type", "the request body must be a JSON object")
+    return body
+
+
+_TYPE_NAMES = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "an array",
+    dict: "an object",
+    type(None): "null",
+}
+
+
+def _kind(value: object) -> str:
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def invalid_type(param: str, expected: str, value: object) -> LlmApiError:
+    """``param`` holds the wrong JSON type."""
+    return LlmApiError(
+        400,
+        "invalid_type",
+        f"Invalid type for '{param}': expected {expected}, but got {_kind(value)} instead.",
+        param=param,
+    )
+
+
+def invalid_value(param: str, problem: str) -> LlmApiError:
+    """``param`` has the right type and a wrong value."""
+    return LlmApiError(400, "invalid_value", f"Invalid value for '{param}': {problem}", param=param)
+
+
+def missing(param: str) -> LlmApiError:
+    """A required parameter is absent."""
+    return LlmApiError(
+        400, "missing_required_parameter", f"Missing required parameter: '{param}'.", param=param
+    )
+
+
+def get_string(body: Mapping[str, Any], key: str) -> str | None:
+    """A string parameter (``null`` counts as absent)."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise invalid_type(key, "a string", value)
+    return value
+
+
+def get_int(body: Mapping[str, Any], key: str, *, minimum: int) -> int | None:
+    """An integer parameter of at least ``minimum`` (``null`` counts as absent)."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid_type(key, "an integer", value)
+    if value < minimum:
+        raise invalid_value(key, f"must be at least {minimum}, got {value}.")
+    return value
+
+
+def get_model(body: Mapping[str, Any]) -> str:
+    """``model``: a required, non-empty name of at most :data:`MAX_MODEL_CHARS` characters."""
+    model = get_string(body, "model")
+    if model is None:
+        raise missing("model")
+    if not model or len(model) > MAX_MODEL_CHARS:
+        raise invalid_value("model", f"must be 1-{MAX_MODEL_CHARS} characters.")
+    return model
+
+
+def get_bool(body: Mapping[str, Any], key: str) -> bool:
+    """A boolean parameter; absent or ``null`` is False."""
+    value = body.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise invalid_type(key, "a boolean", value)
+    return value
+
+
+def get_strings(value: object, param: str, *, max_items: int | None = None) -> tuple[str, ...]:
+    """A string or an array of strings (``stop``, ``stop_sequences``)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list):
+        raise invalid_type(param, "a string or an array of strings", value)
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise invalid_type(f"{param}[{index}]", "a string", item)
+    if max_items is not None and len(value) > max_items:
+        raise invalid_value(param, f"at most {max_items} sequences, got {len(value)}.")
+    return tuple(value)
+
+
+def get_messages(body: Mapping[str, Any], roles: Sequence[str]) -> list[dict[str, Any]]:
+    """``messages``: a non-empty array of objects whose ``role`` is one of ``roles``."""
+    value = body.get("messages")
+    if value is None:
+        raise missing("messages")
+    if not isinstance(value, list):
+        raise invalid_type("messages", "an array", value)
+    if not value:
+        raise invalid_value("messages", "expected an array with at least one message.")
+    for index, message in enumerate(value):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict):
+            raise invalid_type(where, "an object", message)
+        role = message.get("role")
+        if role is None:
+            raise missing(f"{where}.role")
+        if role not in roles:
+            allowed = ", ".join(repr(name) for name in roles)
+            raise invalid_value(f"{where}.role", f"must be one of {allowed}, got {role!r}.")
+    return value
+
+
+def content_text(content: object, param: str) -> str:
+    """The text of a message ``content``: a string, or the ``text`` blocks of an array of
+    content blocks joined by newlines (images, tool calls and other blocks carry no text)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise invalid_type(param, "a string or an array of content blocks", content)
+    texts = []
+    for index, block in enumerate(content):
+        where = f"{param}[{index}]"
+        if not isinstance(block, dict):
+            raise invalid_type(where, "an object", block)
+        kind = block.get("type")
+        if kind is None:
+            raise missing(f"{where}.type")
+        if not isinstance(kind, str):
+            raise invalid_type(f"{where}.type", "a string", kind)
+        if kind == "text":
+            text = block.get("text")
+            if not isinstance(text, str):
+                raise invalid_type(f"{where}.text", "a string", text)
+            texts.append(text)
+    return "\n".join(texts)
+
+
+def last_user_text(messages: Sequence[Mapping[str, Any]]) -> str:
+    """The question: the text of the last ``user`` message ("" when there is none)."""
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].get("role") == "user":
+            return content_text(messages[index].get("content"), f"messages[{index}].content")
+    return ""
+
+
+def check_question_length(question: str, limit: int) -> None:
+    """Apply ``limits.max_question_chars`` to the question, like ``/qa/ask`` does."""
+    if len(question) > limit:
+        raise LlmApiError(
+            400,
+            "context_length_exceeded",
+            f"the last user message has {len(question)} characters; "
+            f"this server's limit (limits.max_question_chars) is {limit}.",
+            param="messages",
+        )
+
+
+def register_error_handlers(
+    blueprint: Blueprint,
+    render: Callable[[ApiError], Response],
+    http_code: Callable[[HTTPException], str],
+) -> None:
+    """Everything ``blueprint`` raises, in one API's error shape; no traceback reaches a client."""
+
+    @blueprint.errorhandler(ApiError)
+    async def _api_error(error: ApiError) -> Response:
+        return render(error)
+
+    @blueprint.errorhandler(HTTPException)
+    async def _http_error(error: HTTPException) -> Response:
+        return render(
+            ApiError(error.code or 500, http_code(error), error.description or error.name)
+        )
+
+    @blueprint.errorhandler(Exception)
+    async def _unexpected(error: Exception) -> Response:
+        logging.getLogger("quart_qa.llm").exception("unhandled error", exc_info=error)
+        return render(ApiError(500, "internal_error", "the server failed; see its log"))

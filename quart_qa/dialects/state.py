@@ -1,0 +1,197 @@
+"""The LLM APIs' state on one app: settings, model presets and running generations.
+
+Registered as ``app.extensions["quart_qa_llm"]``; reached through :func:`get_llm_state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from quart import Quart, Request, current_app
+
+from ..settings.answers import choose_rule
+from ..settings.config import Settings
+from ..settings.model_presets import ModelPreset, find_model, listed_models
+from ..streaming.answer_runner import render
+from ..streaming.completions import (
+    AnswerPlan,
+    Failed,
+    Finished,
+    Pace,
+    PlayEvent,
+    TextDelta,
+    plan_answer,
+    play,
+)
+from ..streaming.rate_limit import RateLimiter
+from .access import check_api_access
+
+EXTENSION_KEY = "quart_qa_llm"
+
+log = logging.getLogger("quart_qa.llm")
+
+
+class GenerationRecord:
+    """One generation while it runs; a context manager that reports its outcome on exit.
+
+    The outcome is the finish reason (``stop``, ``length``, ``stop_sequence``), ``failed`` or
+    ``timed_out``; leaving early by cancellation or ``aclose()`` (the client went away) is
+    ``disconnected``.
+    """
+
+    def __init__(self, tracker: GenerationTracker, api: str, model: str) -> None:
+        self.tracker = tracker
+        self.api = api
+        self.model = model
+        self.deltas = 0
+        self.outcome: str | None = None
+        self.started = time.monotonic()
+
+    def observe(self, event: PlayEvent) -> None:
+        """Count a delta or note how the generation ended."""
+        if isinstance(event, TextDelta):
+            self.deltas += 1
+        elif isinstance(event, Finished):
+            self.outcome = event.reason
+        elif isinstance(event, Failed):
+            self.outcome = "failed" if event.kind == "rule" else "timed_out"
+
+    def __enter__(self) -> GenerationRecord:
+        self.tracker.running += 1
+        self.tracker.started += 1
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self.outcome is None:
+            gone = exc_type is not None and issubclass(
+                exc_type, asyncio.CancelledError | GeneratorExit
+            )
+            self.outcome = "disconnected" if gone else "error"
+        self.tracker.finish(self)
+        log.info(
+            "generation api=%s model=%s outcome=%s deltas=%d duration=%.3fs",
+            self.api,
+            self.model,
+            self.outcome,
+            self.deltas,
+            time.monotonic() - self.started,
+        )
+
+
+@dataclass
+class GenerationTracker:
+    """How many generations run, how they ended, how many deltas they sent."""
+
+    running: int = 0
+    started: int = 0
+    deltas: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    _idle_waiters: list[asyncio.Future[None]] = field(default_factory=list)
+
+    def track(self, api: str, model: str) -> GenerationRecord:
+        """``with tracker.track(...) as record:`` around one generation."""
+        return GenerationRecord(self, api, model)
+
+    def finish(self, record: GenerationRecord) -> None:
+        """Book a generation that ended."""
+        self.running -= 1
+        self.deltas += record.deltas
+        self.outcomes[record.outcome or "error"] += 1
+        if self.running == 0:
+            waiters, self._idle_waiters = self._idle_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def wait_idle(self) -> None:
+        """Return once no generation is running (at once if none is)."""
+        if self.running == 0:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._idle_waiters.append(waiter)
+        await waiter
+
+
+@dataclass
+class LlmState:
+    """Everything the OpenAI and Anthropic endpoints share; one per app, never global."""
+
+    settings: Settings
+    tracker: GenerationTracker = field(default_factory=GenerationTracker)
+    created: int = field(default_factory=lambda: int(time.time()))
+    rate_limiter: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rate_limiter = RateLimiter(self.settings.limits.asks_per_minute)
+
+    def check_access(self, request: Request) -> str:
+        """Authenticate and rate-limit one API request (``[auth]``, ``limits.asks_per_minute``)."""
+        return check_api_access(
+            self.settings.auth,
+            self.rate_limiter,
+            self.settings.limits.asks_per_minute,
+            request,
+        )
+
+    def init_app(self, app: Quart) -> None:
+        """Register on ``app`` (the blueprints are registered by ``llm_apis``)."""
+        app.extensions[EXTENSION_KEY] = self
+
+    def find_model(self, name: str) -> ModelPreset | None:
+        """The preset serving ``name``, None when ``[models]`` does not list it."""
+        return find_model(self.settings.models, name)
+
+    def listed_models(self) -> tuple[ModelPreset, ...]:
+        """The models the listing endpoints show."""
+        return listed_models(self.settings.models)
+
+    def plan(
+        self,
+        model: ModelPreset,
+        question: str,
+        *,
+        max_tokens: int | None = None,
+        stop: Sequence[str] = (),
+    ) -> tuple[AnswerPlan, Pace]:
+        """Choose the rule for ``question`` and plan its answer at ``model``'s pace."""
+        rule = choose_rule(self.settings.answers, question)
+        plan = plan_answer(rule, mode=model.deltas, max_tokens=max_tokens, stop=stop)
+        return plan, Pace.resolve(self.settings.stream, rule, model)
+
+    async def play(
+        self, api: str, model: ModelPreset, plan: AnswerPlan, pace: Pace
+    ) -> AsyncGenerator[PlayEvent, None]:
+        """Play ``plan`` under ``stream.answer_timeout`` and ``stream.heartbeat``, tracked."""
+        stream, messages = self.settings.stream, self.settings.messages
+        with self.tracker.track(api, model.name) as record:
+            events = play(
+                plan,
+                pace,
+                timeout=stream.answer_timeout,
+                timeout_message=render(
+                    messages.answer_timed_out, seconds=f"{stream.answer_timeout:g}"
+                ),
+                keepalive=stream.heartbeat,
+            )
+            async with aclosing(events):
+                async for event in events:
+                    record.observe(event)
+                    yield event
+
+
+def get_llm_state(app: Quart | None = None) -> LlmState:
+    """The :class:`LlmState` of ``app`` (default: the current app)."""
+    state: LlmState = (app or current_app).extensions[EXTENSION_KEY]
+    return state

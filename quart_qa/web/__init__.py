@@ -1,0 +1,1 @@
+"""The chat page's HTTP surface and the HTTP plumbing the dialects share."""

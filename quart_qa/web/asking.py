@@ -1,0 +1,24 @@
+"""Accepting one question: the rules shared by the Quart route and the ASGI fast path."""
+
+from __future__ import annotations
+
+from ..streaming.answer_runner import render
+from .errors import ApiError
+from .models import AskAccepted
+from .state import AppState
+
+
+async def accept_question(state: AppState, user_id: str, question: str) -> AskAccepted:
+    """Queue ``question`` for ``user_id``; raises :class:`ApiError` (413, 404, 409, 429, 503)."""
+    if state.draining:
+        raise ApiError(503, "shutting_down", "the server is shutting down; ask again shortly")
+    limit = state.settings.limits.max_question_chars
+    if len(question) > limit:
+        raise ApiError(
+            413,
+            "question_too_long",
+            f"question has {len(question)} characters; the limit is {limit}",
+        )
+    answer = await state.broker.submit(user_id, question)
+    message = render(state.settings.messages.submitted, user_id=user_id, question=question)
+    return AskAccepted(answer_id=answer.answer_id, message=message)
