@@ -16,11 +16,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/quart-qa serve
 
-## test: set up (Python packages, Chromium, redis-server) and run format check, lint, types, tests
+## test: set up (Python packages, Chromium, redis-server) and run format check, lint, types, import contracts, tests
 test: $(STAMP) system-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 system-deps:

@@ -10,9 +10,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .brokers.redis.errors import BrokerUnavailable
 from .settings.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Settings, load_settings
 from .settings.errors import ConfigError
+from .streaming.refusals import BrokerUnavailable
 
 DEFAULT_BIND = "127.0.0.1:8000"
 

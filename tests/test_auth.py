@@ -11,11 +11,11 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from quart.typing import TestClientProtocol as Client
 from quart.wrappers import Response
 
+from quart_qa.settings.auth import AuthSettings
 from quart_qa.settings.config import Settings, load_settings, settings_from_mapping
 from quart_qa.settings.errors import ConfigError
 from quart_qa.web.auth import (
     TOKEN_SALT,
-    AuthSettings,
     check_user_access,
     issue_token,
     new_user_id,

@@ -10,10 +10,10 @@ from quart.testing.connections import TestHTTPConnection as HTTPConnection
 from quart.typing import TestClientProtocol as Client
 from quart.wrappers import Response
 
+from quart_qa.settings.auth import AuthSettings
 from quart_qa.settings.config import Settings, load_settings
+from quart_qa.settings.cors import CorsSettings
 from quart_qa.settings.errors import ConfigError
-from quart_qa.web.auth import AuthSettings
-from quart_qa.web.cors import CorsSettings
 
 from .conftest import AppFactory, fast_settings
 from .sse_reader import open_stream

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from quart import request_started
 
-from quart_qa.web.cors import CorsSettings
+from quart_qa.settings.cors import CorsSettings
 from quart_qa.web.fast_path import FastPath
 
 from .conftest import AppFactory, fast_settings

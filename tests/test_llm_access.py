@@ -11,7 +11,8 @@ import httpx2
 import openai
 import pytest
 
-from quart_qa.web.auth import AuthSettings, issue_token
+from quart_qa.settings.auth import AuthSettings
+from quart_qa.web.auth import issue_token
 
 from .llm_server import GREETING, ThreadedServer, llm_settings
 

@@ -12,8 +12,8 @@ from quart import Quart
 
 from quart_qa import create_app
 from quart_qa.brokers.redis import broker as redis_broker
-from quart_qa.brokers.redis.errors import BrokerUnavailable
 from quart_qa.settings.config import Settings
+from quart_qa.streaming.refusals import BrokerUnavailable
 from quart_qa.web.state import get_state
 
 from .conftest import fast_settings, running_app, with_redis

@@ -12,11 +12,11 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from ..settings.config import Settings
+from ..streaming import refusals
 from ..streaming.answer_runner import Answer, AnswerRunner, CancelResult
 from ..streaming.broadcast import BroadcastRegistry, Connection
 from ..streaming.event_stream import parse_last_event_id
 from ..streaming.metrics import Metrics
-from ..web import refusals
 
 
 class Broker(Protocol):
@@ -38,10 +38,10 @@ class Broker(Protocol):
         """Connect and start background work; raise when the backend is unusable."""
 
     async def open(self, user_id: str, last_event_id: str | None) -> Connection:
-        """Admit a new stream of ``user_id`` (or raise ApiError) resuming after the id."""
+        """Admit a new stream of ``user_id`` (or raise a refusal) resuming after the id."""
 
     async def submit(self, user_id: str, question: str) -> Answer:
-        """Accept a question (or raise ApiError); its answer streams to every tab."""
+        """Accept a question (or raise a refusal); its answer streams to every tab."""
 
     async def cancel(self, user_id: str) -> CancelResult:
         """Stop the running answer of ``user_id`` and drop the queued ones."""
@@ -76,11 +76,11 @@ class MemoryBroker:
     async def open(self, user_id: str, last_event_id: str | None) -> Connection:
         settings, registry = self._settings, self.registry
         if registry.connections >= settings.limits.max_connections:
-            raise refusals.too_many_connections(settings)
+            raise refusals.TooManyConnections(settings.limits.max_connections)
         broadcast = registry.get(user_id)
         limit = settings.limits.max_connections_per_user
         if broadcast is not None and broadcast.subscriber_count >= limit:
-            raise refusals.too_many_connections_for_user(settings, user_id)
+            raise refusals.TooManyConnectionsForUser(user_id, limit)
         return registry.open(user_id, parse_last_event_id(last_event_id))
 
     async def submit(self, user_id: str, question: str) -> Answer:

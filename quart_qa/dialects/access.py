@@ -13,8 +13,9 @@ import math
 
 from quart import Request
 
+from ..settings.auth import AuthSettings
 from ..streaming.rate_limit import RateLimiter
-from ..web.auth import AuthSettings, token_user, unauthorized
+from ..web.auth import token_user, unauthorized
 from ..web.errors import ApiError
 
 

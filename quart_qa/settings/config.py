@@ -18,10 +18,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
-from ..web.auth import AuthSettings
-from ..web.cors import CorsSettings
 from .answers import AnswerRule, rules_from_list
+from .auth import AuthSettings
 from .broker import BrokerSettings
+from .cors import CorsSettings
 from .errors import ConfigError
 from .model_presets import ModelPreset, models_from_mapping
 

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from ..settings.answers import AnswerRule, choose_rule
 from ..settings.config import Settings
-from ..web import refusals
+from . import refusals
 from .broadcast import BroadcastRegistry
 from .metrics import Metrics
 from .pacing import Pacer
@@ -106,16 +106,16 @@ class AnswerRunner:
         """Queue a question for ``user_id`` and start its worker if idle."""
         broadcast = self._registry.get(user_id)
         if broadcast is None or broadcast.subscriber_count == 0:
-            raise refusals.not_connected(user_id)
+            raise refusals.NotConnected(user_id)
         user = self._users.get(user_id)
         if user is not None:
             if self._settings.stream.on_busy == "reject":
-                raise refusals.busy()
+                raise refusals.Busy()
             if len(user.pending) >= self._settings.limits.max_pending_answers:
-                raise refusals.too_many_pending(len(user.pending))
+                raise refusals.TooManyPending(len(user.pending))
         wait = self.rate_limiter.hit(user_id)
         if wait:
-            raise refusals.rate_limited(self._settings, wait)
+            raise refusals.RateLimited(self._settings.limits.asks_per_minute, wait)
         answer = Answer(uuid.uuid4().hex, question, choose_rule(self._settings.answers, question))
         if user is None:
             user = self._users[user_id] = UserAnswers()
@@ -131,7 +131,7 @@ class AnswerRunner:
         """Stop the running answer and drop the queued ones."""
         user = self._users.get(user_id)
         if user is None or user.current is None or user.task is None:
-            raise refusals.nothing_running(user_id)
+            raise refusals.NothingRunning(user_id)
         dropped = len(user.pending)
         self._stop(user, Outcome.CANCELLED)
         return CancelResult(user.current.answer_id, dropped)

@@ -9,7 +9,7 @@ from .state import AppState
 
 
 async def accept_question(state: AppState, user_id: str, question: str) -> AskAccepted:
-    """Queue ``question`` for ``user_id``; raises :class:`ApiError` (413, 404, 409, 429, 503)."""
+    """Queue ``question`` for ``user_id``; raises :class:`ApiError` (413, 503) or a refusal."""
     if state.draining:
         raise ApiError(503, "shutting_down", "the server is shutting down; ask again shortly")
     limit = state.settings.limits.max_question_chars

@@ -10,38 +10,16 @@ In mode ``"none"`` (the seed's behaviour) anyone who knows a user id may use it.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
-from typing import Literal
 
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from quart import Request
 
-from ..settings.errors import ConfigError
+from ..settings.auth import AuthSettings
 from .errors import ApiError
 
 TOKEN_SALT = "quart-qa-session"
-MIN_SECRET_CHARS = 16
 USER_ID_PREFIX = "user_"
 TOKEN_QUERY_PARAMETER = "token"
-
-AuthMode = Literal["none", "token"]
-
-
-@dataclass(frozen=True)
-class AuthSettings:
-    """The ``[auth]`` section; ``token_ttl`` is the token lifetime in seconds."""
-
-    mode: AuthMode = "none"
-    secret: str = field(default="", repr=False)  # never in logs or reprs
-    token_ttl: float = field(default=3600.0, metadata={"min": 1})
-
-    def __post_init__(self) -> None:
-        if self.mode == "token" and len(self.secret) < MIN_SECRET_CHARS:
-            raise ConfigError(
-                "auth.secret",
-                f'mode = "token" needs a secret of at least {MIN_SECRET_CHARS} characters '
-                f"(got {len(self.secret)})",
-            )
 
 
 def new_user_id() -> str:

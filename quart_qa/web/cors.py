@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from quart import Quart
 from quart_cors import cors
 
-from ..settings.errors import ConfigError
+from ..settings.cors import CorsSettings
 
 # What a cross-origin page needs: JSON bodies and the bearer token (the preflight asks for them).
 ALLOW_HEADERS = ("Authorization", "Content-Type", "Last-Event-ID")
 ALLOW_METHODS = ("GET", "POST", "OPTIONS")
 EXPOSE_HEADERS = ("Retry-After", "WWW-Authenticate")  # readable by the page's fetch
 PREFLIGHT_MAX_AGE = 600.0  # seconds a browser may cache a preflight answer
-
-
-@dataclass(frozen=True)
-class CorsSettings:
-    """The ``[cors]`` section; no origins (the default) means same-origin only."""
-
-    allow_origins: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        for index, origin in enumerate(self.allow_origins):
-            if origin != "*" and not origin.startswith(("http://", "https://")):
-                raise ConfigError(
-                    f"cors.allow_origins[{index}]",
-                    f'must be "*" or an origin like "https://example.com", got {origin!r}',
-                )
-            if origin != "*" and origin.endswith("/"):
-                raise ConfigError(
-                    f"cors.allow_origins[{index}]",
-                    f"an origin has no path or trailing slash, got {origin!r}",
-                )
 
 
 def apply_cors(app: Quart, settings: CorsSettings) -> None:

@@ -11,7 +11,10 @@ from quart import Quart, Request, Response, jsonify
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
+from ..streaming.refusals import Refused
 from .errors import ApiError
+from .refusals import refusal_error
+from .state import get_state
 
 log = logging.getLogger("quart_qa.web.errors")
 
@@ -69,6 +72,10 @@ def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(ApiError)
     async def _api_error(error: ApiError) -> Response:
         return error_response(error)
+
+    @app.errorhandler(Refused)
+    async def _refused(refusal: Refused) -> Response:
+        return error_response(refusal_error(refusal, get_state().settings))
 
     @app.errorhandler(RequestSchemaValidationError)
     async def _invalid_body(error: RequestSchemaValidationError) -> Response:

@@ -30,9 +30,11 @@ from pydantic import ValidationError
 from quart import Quart
 
 from ..streaming.event_stream import EventStream
+from ..streaming.refusals import Refused
 from .asking import accept_question
 from .errors import ApiError
 from .models import QuestionRequest
+from .refusals import refusal_error
 from .state import get_state
 from .stream_opening import SSE_HEADERS, open_event_stream
 
@@ -171,15 +173,22 @@ class FastPath:
         except ApiError as error:
             await _send_error(send, error)
             return
+        except Refused as refusal:
+            await _send_error(send, refusal_error(refusal, state.settings))
+            return
         await _send_json(send, 202, accepted.model_dump_json().encode())
 
     async def _serve(
         self, user_id: str, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
+        state = get_state(self._app)
         try:
-            stream = await open_event_stream(get_state(self._app), user_id, _last_event_id(scope))
+            stream = await open_event_stream(state, user_id, _last_event_id(scope))
         except ApiError as error:
             await _send_error(send, error)
+            return
+        except Refused as refusal:
+            await _send_error(send, refusal_error(refusal, state.settings))
             return
         watcher = asyncio.get_running_loop().create_task(_watch_for_disconnect(receive, stream))
         try:

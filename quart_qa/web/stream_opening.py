@@ -27,7 +27,7 @@ SSE_HEADERS = {
 async def open_event_stream(
     state: AppState, user_id: str, last_event_id: str | None
 ) -> EventStream:
-    """Subscribe ``user_id`` (resuming after ``last_event_id``); raises :class:`ApiError`."""
+    """Subscribe ``user_id`` (resuming after ``last_event_id``); raises ApiError or a refusal."""
     settings = state.settings
     if state.draining:
         raise ApiError(

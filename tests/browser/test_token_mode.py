@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Request, expect
 
-from quart_qa.web.auth import AuthSettings, token_user
+from quart_qa.settings.auth import AuthSettings
+from quart_qa.web.auth import token_user
 from tests.browser.browser_tabs import Tabs
 from tests.browser.chat_page import FAST_CONFIG, ChatPage, scripted_answer
 from tests.browser.qa_server import QaServer

@@ -27,11 +27,10 @@ from redis.exceptions import NoScriptError, RedisError
 
 from ...settings.answers import choose_rule
 from ...settings.config import Settings
+from ...streaming import refusals
 from ...streaming.answer_runner import Answer, CancelResult, render
 from ...streaming.broadcast import Connection
 from ...streaming.metrics import Metrics
-from ...web import refusals
-from ...web.errors import ApiError
 from .client import check_redis, redacted, redis_client
 from .keys import UserKeys, control_channel, nodes_key, user_keys
 from .mirror import Entry, MirroredBroadcast, MirrorRegistry, parse_stream_id
@@ -190,14 +189,14 @@ class RedisBroker:
     def _redis_call(self) -> Iterator[None]:
         """Refuse while Redis is away; turn a failure into 503 ``broker_unavailable``."""
         if not self.available:
-            raise refusals.broker_unavailable(self._settings)
+            raise refusals.BrokerUnavailable()
         try:
             yield
         except (RedisError, OSError) as error:
             log.warning("redis: %s", error)
             self._health(False)
             self._wake_upkeep.set()
-            raise refusals.broker_unavailable(self._settings) from None
+            raise refusals.BrokerUnavailable() from None
 
     # -- connections -------------------------------------------------------------------
 
@@ -256,8 +255,10 @@ class RedisBroker:
         if not replies[0] or not replies[1]:
             self.registry.release(mirror)
             if not replies[0]:
-                raise refusals.too_many_connections(settings)
-            raise refusals.too_many_connections_for_user(settings, user_id)
+                raise refusals.TooManyConnections(settings.limits.max_connections)
+            raise refusals.TooManyConnectionsForUser(
+                user_id, settings.limits.max_connections_per_user
+            )
         entries = [_entry(item) for item in reversed(replies[2])] if older else []
         subscription, resume = mirror.subscribe_stream(after, entries)
         registry.connections += 1
@@ -489,7 +490,7 @@ class RedisBroker:
                 keys=[keys.lease, keys.running, keys.queue, keys.cancel], args=[self._ttl_ms]
             )
         if reply[0] != "cancelled":
-            raise refusals.nothing_running(user_id)
+            raise refusals.NothingRunning(user_id)
         answer_id, dropped, holder = str(reply[1]), int(reply[2]), str(reply[3])
         if holder == self.node:
             self.runner.local_cancel(user_id, answer_id)
@@ -548,15 +549,17 @@ def _reraise_cancel() -> None:
         raise asyncio.CancelledError
 
 
-def _ask_refusal(settings: Settings, user_id: str, status: str, reply: list[Any]) -> ApiError:
+def _ask_refusal(
+    settings: Settings, user_id: str, status: str, reply: list[Any]
+) -> refusals.Refused:
     if status == "not_connected":
-        return refusals.not_connected(user_id)
+        return refusals.NotConnected(user_id)
     if status == "busy":
-        return refusals.busy()
+        return refusals.Busy()
     if status == "too_many_pending":
-        return refusals.too_many_pending(int(reply[1]))
+        return refusals.TooManyPending(int(reply[1]))
     if status == "rate_limited":
-        return refusals.rate_limited(settings, int(reply[1]) / 1000)
+        return refusals.RateLimited(settings.limits.asks_per_minute, int(reply[1]) / 1000)
     raise RuntimeError(f"unexpected reply from the ask script: {reply!r}")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
-from .errors import BrokerUnavailable
+from ...streaming.refusals import BrokerUnavailable
 
 POOL_SIZE = 32  # connections to Redis per process, besides the reader's own
 POOL_WAIT = 10.0  # seconds a command waits for a free connection
