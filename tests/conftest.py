@@ -2,58 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import replace
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager
 
 import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
-from quart_qa import create_app
-from quart_qa.settings.broker import BrokerSettings
 from quart_qa.settings.config import Settings
 
-from .redis_server import RedisServer, redis_server, redis_server_path
+from .support.apps import IN_CI, AppFactory, fast_settings, running_app, with_redis
+from .support.redis_server import RedisServer, redis_server, redis_server_path
 
-ROOT = Path(__file__).resolve().parent.parent
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ("memory", "redis")
-
-AppFactory = Callable[[Settings], AbstractAsyncContextManager[Quart]]
-
-
-def fast_settings(**stream: object) -> Settings:
-    """The seed's answer and texts, paced fast enough for tests.
-
-    No history time-to-live and no resume grace, so that state is released at once.
-    """
-    values: dict[str, object] = {
-        "chunk_delay": 0.01,
-        "heartbeat": 0,
-        "history_ttl": 0,
-        "resume_grace": 0,
-    }
-    values.update(stream)
-    return Settings().with_stream(**values)
-
-
-@asynccontextmanager
-async def running_app(settings: Settings) -> AsyncIterator[Quart]:
-    """An app with its startup and shutdown hooks run around the block."""
-    app = create_app(settings)
-    async with app.test_app():
-        yield app
-
-
-def with_redis(settings: Settings, url: str, prefix: str, **broker: object) -> Settings:
-    """``settings`` on the Redis backend at ``url``, keys under ``prefix``."""
-    values: dict[str, object] = {"backend": "redis", "url": url, "prefix": prefix}
-    values.update(broker)
-    return replace(settings, broker=BrokerSettings(**values))  # type: ignore[arg-type]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

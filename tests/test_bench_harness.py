@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .live_server import ROOT
+from tests.support.live_server import ROOT
 
 EXPECTED_CASES = ("S1", "S2", "S3")
 SERVERS = {"quart-qa", "sse-starlette"}

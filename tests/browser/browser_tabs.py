@@ -9,7 +9,7 @@ from typing import Any
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page
 
 from tests.browser.chat_page import ChatPage
-from tests.browser.qa_server import QaServer
+from tests.support.live_server import QaServer
 
 TIMEOUT_MS = 5_000  # every Playwright wait and expect, unless a test says otherwise
 DESKTOP = {"width": 1024, "height": 720}

@@ -18,13 +18,13 @@ from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.browser_tabs import TIMEOUT_MS, Tabs
 from tests.browser.chat_page import FAST_CONFIG, ChatPage
-from tests.browser.qa_server import ROOT, QaServer
+from tests.support.apps import IN_CI, ROOT
+from tests.support.live_server import QaServer
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = ROOT / "artifacts" / "browser"
 CHROMIUM = Path(os.environ.get("QA_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 expect.set_options(timeout=TIMEOUT_MS)
 

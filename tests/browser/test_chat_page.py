@@ -11,7 +11,7 @@ from playwright.sync_api import Request, Route, expect
 
 from tests.browser.browser_tabs import Tabs
 from tests.browser.chat_page import ChatPage, scripted_answer, scripted_error
-from tests.browser.qa_server import QaServer
+from tests.support.live_server import QaServer
 
 pytestmark = pytest.mark.timeout(25)
 

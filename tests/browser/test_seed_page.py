@@ -14,7 +14,7 @@ from playwright.sync_api import Route, expect
 
 from tests.browser.browser_tabs import Tabs
 from tests.browser.chat_page import scripted_answer
-from tests.browser.qa_server import QaServer
+from tests.support.live_server import QaServer
 
 pytestmark = pytest.mark.timeout(20)
 

@@ -14,7 +14,7 @@ from quart_qa.settings.auth import AuthSettings
 from quart_qa.web.auth import token_user
 from tests.browser.browser_tabs import Tabs
 from tests.browser.chat_page import FAST_CONFIG, ChatPage, scripted_answer
-from tests.browser.qa_server import QaServer
+from tests.support.live_server import QaServer
 
 pytestmark = pytest.mark.timeout(25)
 

@@ -19,8 +19,7 @@ from quart_qa.settings.config import (
     settings_from_mapping,
 )
 from quart_qa.settings.errors import ConfigError
-
-from .conftest import ROOT
+from tests.support.apps import ROOT
 
 CONFIGS = sorted((ROOT / "config").glob("*.toml"))
 

@@ -7,8 +7,7 @@ import pytest
 from quart_qa.settings.config import Settings, load_settings, settings_from_mapping
 from quart_qa.settings.errors import ConfigError
 from quart_qa.settings.model_presets import DEFAULT_MODEL, ModelPreset, find_model, listed_models
-
-from .conftest import ROOT
+from tests.support.apps import ROOT
 
 
 def test_no_models_section_accepts_any_name() -> None:

@@ -10,9 +10,8 @@ from quart_qa import create_app
 from quart_qa.settings.config import Settings
 from quart_qa.settings.errors import ConfigError
 from quart_qa.web.state import get_state
-
-from .conftest import fast_settings
-from .sse_reader import open_stream
+from tests.support.apps import fast_settings
+from tests.support.sse_reader import open_stream
 
 
 async def test_apps_do_not_share_state() -> None:

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from quart.typing import TestClientProtocol as Client
 
-from .sse_reader import open_stream
+from tests.support.sse_reader import open_stream
 
 ALL_BACKENDS = True  # every test here runs on the memory and the Redis broker
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from httpx_sse import ServerSentEvent, aconnect_sse
 
-from .live_server import ROOT, ServerProcess, free_port, live_server, spawn
-from .redis_server import RedisServer
+from tests.support.live_server import ROOT, ServerProcess, free_port, live_server, spawn
+from tests.support.redis_server import RedisServer
 
 READ_TIMEOUT = 10.0
 TERMINAL = ("ANSWER_END", "ERROR", "ANSWER_CANCELLED")

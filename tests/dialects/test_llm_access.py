@@ -13,8 +13,7 @@ import pytest
 
 from quart_qa.settings.auth import AuthSettings
 from quart_qa.web.auth import issue_token
-
-from .llm_server import GREETING, ThreadedServer, llm_settings
+from tests.support.llm_server import GREETING, ThreadedServer, llm_settings
 
 SECRET = "a-test-secret-of-enough-length"
 AUTH = AuthSettings(mode="token", secret=SECRET)

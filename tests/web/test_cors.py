@@ -14,9 +14,8 @@ from quart_qa.settings.auth import AuthSettings
 from quart_qa.settings.config import Settings, load_settings
 from quart_qa.settings.cors import CorsSettings
 from quart_qa.settings.errors import ConfigError
-
-from .conftest import AppFactory, fast_settings
-from .sse_reader import open_stream
+from tests.support.apps import AppFactory, fast_settings
+from tests.support.sse_reader import open_stream
 
 PAGE = "https://chat.example.com"
 STRANGER = "https://evil.example.net"

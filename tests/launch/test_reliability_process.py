@@ -13,7 +13,7 @@ import httpx
 import pytest
 from httpx_sse import aconnect_sse
 
-from .live_server import ServerProcess, live_server
+from tests.support.live_server import ServerProcess, live_server
 
 
 def write_config(tmp_path: Path, text: str) -> Path:

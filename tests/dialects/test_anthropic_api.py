@@ -11,7 +11,13 @@ import pytest
 from anthropic import Anthropic, AsyncAnthropic
 from anthropic.types import MessageParam, RawMessageStreamEvent, TextBlock
 
-from .llm_server import FAILURE, GREETING, GREETING_TOKENS, ThreadedServer, llm_settings
+from tests.support.llm_server import (
+    FAILURE,
+    GREETING,
+    GREETING_TOKENS,
+    ThreadedServer,
+    llm_settings,
+)
 
 MODELS: dict[str, dict[str, Any]] = {"fast": {}, "parts": {"deltas": "part"}}
 

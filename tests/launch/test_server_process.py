@@ -14,8 +14,7 @@ import pytest
 from httpx_sse import aconnect_sse
 
 from quart_qa.settings.config import SEED_ANSWER_PARTS
-
-from .live_server import ROOT, ServerProcess, free_port, live_server, spawn
+from tests.support.live_server import ROOT, ServerProcess, free_port, live_server, spawn
 
 FAST_CONFIG = """
 [stream]

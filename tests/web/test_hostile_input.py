@@ -17,8 +17,7 @@ from httpx_sse import ServerSentEvent
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
 from quart_qa.settings.config import SEED_ANSWER_PARTS
-
-from .live_server import ServerProcess, live_server
+from tests.support.live_server import ServerProcess, live_server
 
 TIMEOUT = 5.0  # seconds for any one socket operation
 CONFIG = """\

@@ -23,9 +23,8 @@ from quart_qa.web.auth import (
 )
 from quart_qa.web.errors import ApiError
 from quart_qa.web.routes import USER_ID_PATTERN
-
-from .conftest import AppFactory, fast_settings
-from .sse_reader import open_stream
+from tests.support.apps import AppFactory, fast_settings
+from tests.support.sse_reader import open_stream
 
 SECRET = "test-secret-0123456789"
 TOKEN_AUTH = AuthSettings(mode="token", secret=SECRET, token_ttl=60)

@@ -10,9 +10,8 @@ from quart.typing import TestClientProtocol as Client
 
 from quart_qa.settings.config import settings_from_mapping
 from quart_qa.web.state import get_state
-
-from .conftest import AppFactory, fast_settings
-from .sse_reader import open_stream
+from tests.support.apps import AppFactory, fast_settings
+from tests.support.sse_reader import open_stream
 
 ALL_BACKENDS = True  # every test here runs on the memory and the Redis broker
 

@@ -8,9 +8,8 @@ from quart import request_started
 
 from quart_qa.settings.cors import CorsSettings
 from quart_qa.web.fast_path import FastPath
-
-from .conftest import AppFactory, fast_settings
-from .sse_reader import open_stream
+from tests.support.apps import AppFactory, fast_settings
+from tests.support.sse_reader import open_stream
 
 
 async def transcript(make_app: AppFactory, cors: bool) -> tuple[list[tuple[str, str]], int]:

@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from .live_server import live_server
+from tests.support.live_server import live_server
 
 MAX_EXAMPLES = 30  # per operation and generation mode; the whole module takes a few seconds
 REQUEST_TIMEOUT = 5.0

@@ -8,9 +8,8 @@ from dataclasses import replace
 from quart_qa.settings.config import Settings
 from quart_qa.streaming.rate_limit import RateLimiter
 from quart_qa.web.state import get_state
-
-from .conftest import AppFactory, fast_settings
-from .sse_reader import open_stream
+from tests.support.apps import AppFactory, fast_settings
+from tests.support.sse_reader import open_stream
 
 ALL_BACKENDS = True  # every test here runs on the memory and the Redis broker
 

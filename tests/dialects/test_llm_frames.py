@@ -18,9 +18,8 @@ from quart_qa.dialects.openai_chat import openai_api
 from quart_qa.dialects.state import get_llm_state
 from quart_qa.settings.config import Settings
 from quart_qa.web.errors import ApiError
-
-from .conftest import AppFactory
-from .llm_server import FAILURE, GREETING, GREETING_TOKENS, LONG_PARTS, llm_settings
+from tests.support.apps import AppFactory
+from tests.support.llm_server import FAILURE, GREETING, GREETING_TOKENS, LONG_PARTS, llm_settings
 
 TIMEOUT = 5.0
 CHAT = "/v1/chat/completions"

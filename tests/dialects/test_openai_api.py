@@ -12,7 +12,13 @@ import pytest
 from openai import AsyncOpenAI, OpenAI, Stream
 from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
-from .llm_server import FAILURE, GREETING, GREETING_TOKENS, ThreadedServer, llm_settings
+from tests.support.llm_server import (
+    FAILURE,
+    GREETING,
+    GREETING_TOKENS,
+    ThreadedServer,
+    llm_settings,
+)
 
 MODELS: dict[str, dict[str, Any]] = {
     "fast": {},

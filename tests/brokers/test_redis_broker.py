@@ -15,11 +15,10 @@ from quart_qa.brokers.redis import broker as redis_broker
 from quart_qa.settings.config import Settings
 from quart_qa.streaming.refusals import BrokerUnavailable
 from quart_qa.web.state import get_state
-
-from .conftest import fast_settings, running_app, with_redis
-from .live_server import free_port
-from .redis_server import RedisServer
-from .sse_reader import open_stream
+from tests.support.apps import fast_settings, running_app, with_redis
+from tests.support.live_server import free_port
+from tests.support.redis_server import RedisServer
+from tests.support.sse_reader import open_stream
 
 
 def limited(**limits: int) -> Settings:

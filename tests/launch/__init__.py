@@ -1,0 +1,1 @@
+"""Tests of the launch layer: the CLI, the Hypercorn server process, workers."""

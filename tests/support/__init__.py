@@ -1,0 +1,1 @@
+"""Helpers the test suites share: real server processes, Redis servers, SSE readers, apps."""
