@@ -7,8 +7,9 @@ import logging
 import time
 from collections.abc import Callable
 
-from .broadcast import CloseReason, Connection
+from .broadcast import Connection
 from .sse import encode_event
+from .subscription import CloseReason
 
 log = logging.getLogger("quart_qa.connections")
 

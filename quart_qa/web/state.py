@@ -13,9 +13,10 @@ from quart import Quart, current_app
 from ..brokers.base import Broker, make_broker
 from ..settings.config import Settings
 from ..streaming.answer_runner import AnswerRunner, render
-from ..streaming.broadcast import BroadcastRegistry, CloseReason
+from ..streaming.broadcast import BroadcastRegistry
 from ..streaming.metrics import Metrics
 from ..streaming.sse import encode_comment
+from ..streaming.subscription import CloseReason
 
 EXTENSION_KEY = "quart_qa"
 HEARTBEAT_FRAME = encode_comment("heartbeat")

@@ -9,8 +9,8 @@ import asyncio
 import logging
 
 from ..streaming.answer_runner import render
-from ..streaming.broadcast import CloseReason
 from ..streaming.event_stream import EventStream, greeting_frames
+from ..streaming.subscription import CloseReason
 from . import refusals
 from .errors import ApiError
 from .state import AppState

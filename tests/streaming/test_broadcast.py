@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from quart_qa.streaming.broadcast import BroadcastRegistry, CloseReason
+from quart_qa.streaming.broadcast import BroadcastRegistry
+from quart_qa.streaming.subscription import CloseReason
 
 
 async def test_publish_encodes_once_and_reaches_every_subscriber() -> None:

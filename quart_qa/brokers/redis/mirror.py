@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from ...streaming.broadcast import Broadcast, BroadcastRegistry, Event, Resume, Subscription
+from ...streaming.broadcast import Broadcast, BroadcastRegistry, Event, Resume
 from ...streaming.sse import encode_event
+from ...streaming.subscription import Subscription
 
 StreamKey = tuple[int, int]
 ZERO: StreamKey = (0, 0)
