@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_DIR := tests/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 
 .PHONY: run test check bench bench-quick bench-redis system-deps clean
 
@@ -12,12 +14,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
+# The npm packages the tests drive (AI SDK, AG-UI client, React, esbuild), exactly as locked.
+$(NODE_STAMP): $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
 ## run: set up and serve on http://127.0.0.1:8000 with config/default.toml
 run: $(STAMP)
 	$(BIN)/quart-qa serve
 
-## test: set up (Python packages, Chromium, redis-server) and run format check, lint, types, import contracts, tests
-test: $(STAMP) system-deps
+## test: set up (Python and npm packages, Chromium, redis-server, Node.js) and run format check, lint, types, import contracts, tests
+test: $(STAMP) system-deps $(NODE_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the system programs the tests drive for real: Debian's Chromium and redis-server.
+# Installs the system programs the tests drive for real: Debian's Chromium, redis-server and Node.js (npm).
 # Runs apt-get only when something is missing; needs root (or sudo) on Debian for that.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

@@ -7,6 +7,7 @@ import { resolveUserId, sessionStore } from "./identity.js";
 import { AnswerStream, Status } from "./stream.js";
 import { Transcript } from "./transcript.js";
 import { ConversationView } from "./view.js";
+import { WirePanel } from "./wire.js";
 
 const storage = sessionStore();
 const requested = resolveUserId(new URLSearchParams(location.search), storage);
@@ -18,6 +19,10 @@ const transcript = new Transcript(storage, userId);
 const messages = /** @type {HTMLElement} */ (document.querySelector('[data-testid="messages"]'));
 const scroller = /** @type {HTMLElement} */ (document.getElementById("conversation"));
 const view = new ConversationView(messages, scroller);
+const wire = new WirePanel(
+  /** @type {HTMLElement} */ (document.querySelector('[data-testid="wire"]')),
+  /** @type {HTMLButtonElement} */ (document.querySelector('[data-testid="wire-toggle"]')),
+);
 
 /** @type {Conversation} */
 let conversation;
@@ -25,7 +30,10 @@ let conversation;
 let stream;
 
 const controls = new Controls(document, {
-  send: (question) => void conversation.ask(question),
+  send: (question) => {
+    wire.questionSent();
+    void conversation.ask(question);
+  },
   stop: () => void conversation.stop(),
   reconnect: () => stream.reconnect(),
   clear: () => conversation.clear(),
@@ -35,8 +43,12 @@ const saved = transcript.load();
 conversation.resume(view.restore(saved.entries));
 stream = new AnswerStream((lastEventId) => api.streamUrl(lastEventId), {
   lastEventId: saved.lastEventId,
-  onEvent: (name, data) => conversation.receive(name, data),
+  onEvent: (name, data, id) => {
+    wire.add(name, id, data);
+    conversation.receive(name, data);
+  },
   onStatus: (status, attempt) => {
+    if (status === Status.CONNECTING) wire.streamOpened();
     controls.showStatus(status, attempt);
     conversation.statusChanged(status);
   },

@@ -108,12 +108,18 @@ export class Conversation {
         this.#active = answer;
         break;
       }
-      case "ANSWER_CHUNK": {
-        const answer = this.#current() ?? this.#view.addAnswer();
-        this.#active = answer;
-        answer.append(data);
+      case "ANSWER_CHUNK":
+        this.#running().append(data);
         break;
-      }
+      case "REASONING_CHUNK":
+        this.#running().think(data);
+        break;
+      case "TOOL_CALL_START":
+      case "TOOL_CALL_ARGS":
+      case "TOOL_CALL_END":
+      case "TOOL_RESULT":
+        this.#toolEvent(name, data);
+        break;
       case "ANSWER_END":
         this.#current()?.finish();
         this.#active = null;
@@ -161,6 +167,28 @@ export class Conversation {
     this.#sync();
   }
 
+  /** The answer a piece of it belongs to (a new bubble when the stream began mid-answer). */
+  #running() {
+    const answer = this.#current() ?? this.#view.addAnswer();
+    this.#active = answer;
+    return answer;
+  }
+
+  /**
+   * A TOOL_CALL_* or TOOL_RESULT event: JSON data naming the call (docs/protocol.md).
+   * @param {string} name
+   * @param {string} data
+   */
+  #toolEvent(name, data) {
+    const call = parseObject(data);
+    if (call === null || typeof call.id !== "string") return; // not ours to guess at
+    const answer = this.#running();
+    if (name === "TOOL_CALL_START") answer.startTool(call.id, String(call.name ?? "tool"));
+    else if (name === "TOOL_CALL_ARGS") answer.toolArgs(call.id, String(call.delta ?? ""));
+    else if (name === "TOOL_CALL_END") answer.toolInput(call.id, call.arguments);
+    else answer.toolResult(call.id, call.output);
+  }
+
   /** The started answer that stream events are about, if any (a cut-off one resumes). */
   #current() {
     const answer = this.#active ?? this.#cutOff;
@@ -177,5 +205,18 @@ export class Conversation {
 
   #sync() {
     this.#controls.setBusy(Boolean(this.#active?.isOpen) || this.#waiting.length > 0);
+  }
+}
+
+/**
+ * @param {string} text
+ * @returns {Record<string, unknown> | null}  the JSON object in `text`, else null
+ */
+function parseObject(text) {
+  try {
+    const value = JSON.parse(text);
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? value : null;
+  } catch {
+    return null;
   }
 }

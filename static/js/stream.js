@@ -23,6 +23,11 @@ export const STREAM_EVENTS = Object.freeze([
   "ANSWER_CANCELLED",
   "EVENTS_MISSED",
   "SERVER_SHUTDOWN",
+  "REASONING_CHUNK",
+  "TOOL_CALL_START",
+  "TOOL_CALL_ARGS",
+  "TOOL_CALL_END",
+  "TOOL_RESULT",
 ]);
 
 const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000, 30000];
@@ -32,6 +37,7 @@ const MAX_RETRIES_AFTER_GIVE_UP = 10;
  * @callback EventHandler
  * @param {string} name  one of STREAM_EVENTS
  * @param {string} data  the event's data lines joined with "\n"
+ * @param {string} id  the stream's last event id as EventSource reports it ("" before any)
  * @returns {void}
  *
  * @callback StatusHandler
@@ -111,7 +117,7 @@ export class AnswerStream {
       this.#retriesAfterGiveUp = 0;
       this.#setStatus(Status.CONNECTED);
     }
-    this.#onEvent(name, data);
+    this.#onEvent(name, data, lastEventId);
   }
 
   /** @param {EventSource} source */

@@ -2,6 +2,8 @@
 // together with the id of the last event it shows: the reloaded page resumes the stream
 // right after it, so nothing is missed and nothing shown twice.
 
+import { isPartSnapshot } from "./parts.js";
+
 /**
  * @typedef {import("./view.js").Entry} Entry
  * @typedef {{ entries: Entry[], lastEventId: string | null }} Saved
@@ -66,7 +68,9 @@ function isEntry(value) {
       return (
         typeof entry.state === "string" &&
         (entry.started === undefined || typeof entry.started === "boolean") &&
-        (entry.note === null || isNote(entry.note))
+        (entry.note === null || isNote(entry.note)) &&
+        (entry.parts === undefined ||
+          (Array.isArray(entry.parts) && entry.parts.every(isPartSnapshot)))
       );
     default:
       return false;

@@ -1,5 +1,8 @@
 // The conversation: question bubbles, answer bubbles that grow, and notices.
-// Every text from the user or the server goes in through textContent, never as HTML.
+// Every text from the user or the server goes in through textContent, never as HTML;
+// answers are Markdown, rendered and sanitised by parts.js.
+
+import { TextPart, ThinkingPart, ToolCard, element } from "./parts.js";
 
 /** Lifecycle of one answer bubble (also its data-state attribute, for CSS and tests). */
 export const AnswerState = Object.freeze({
@@ -22,8 +25,10 @@ const NEAR_BOTTOM_PX = 64;
  * @typedef {{ label: string, message: string, detail: string }} Note
  * @typedef {{ kind: "question", text: string }
  *   | { kind: "notice", text: string, level: "info" | "error" }
- *   | { kind: "answer", text: string, state: string, started: boolean, note: Note | null }} Entry
- * @typedef {{ text: string, state: string, started: boolean, note: Note | null }} AnswerSnapshot
+ *   | ({ kind: "answer" } & AnswerSnapshot)} Entry
+ * @typedef {import("./parts.js").PartSnapshot} PartSnapshot
+ * @typedef {{ text: string, state: string, started: boolean, note: Note | null,
+ *   parts?: PartSnapshot[] }} AnswerSnapshot
  */
 
 export class ConversationView {
@@ -133,11 +138,12 @@ export class ConversationView {
 
 export class AnswerBubble {
   /** @type {HTMLElement} */ element;
-  /** @type {HTMLElement} */ #text;
+  /** @type {HTMLElement} */ #parts;
   /** @type {HTMLElement} */ #typing;
   /** @type {HTMLElement} */ #note;
   /** @type {(change: () => void) => void} */ #keepAtBottom;
   /** @type {Note | null} */ #noteContent = null;
+  /** @type {Array<TextPart | ThinkingPart | ToolCard>} */ #content = [];
   #state = AnswerState.PENDING;
   #started = false;
 
@@ -145,14 +151,14 @@ export class AnswerBubble {
   constructor(keepAtBottom) {
     this.#keepAtBottom = keepAtBottom;
     this.element = element("div", "msg msg-answer", "answer");
-    this.#text = element("div", "msg-text", "answer-text");
+    this.#parts = element("div", "msg-parts");
     this.#typing = element("span", "typing", "typing");
     this.#typing.setAttribute("role", "img");
     this.#typing.setAttribute("aria-label", "The answer is being written");
     this.#typing.append(element("span"), element("span"), element("span"));
     this.#note = element("p", "msg-note", "answer-note");
     this.#note.hidden = true;
-    this.element.append(this.#text, this.#typing, this.#note);
+    this.element.append(this.#parts, this.#typing, this.#note);
     this.#render();
   }
 
@@ -165,8 +171,12 @@ export class AnswerBubble {
     return OPEN_STATES.has(this.#state);
   }
 
+  /** The answer's text (Markdown source), every text part joined. */
   get text() {
-    return this.#text.textContent ?? "";
+    return this.#content
+      .filter((part) => part instanceof TextPart)
+      .map((part) => part.text)
+      .join("");
   }
 
   /** ANSWER_START (or a first chunk) arrived for it. */
@@ -182,11 +192,48 @@ export class AnswerBubble {
 
   /** @param {string} chunk  one ANSWER_CHUNK, newlines and all */
   append(chunk) {
-    this.#started = true;
-    this.#keepAtBottom(() => {
-      this.#text.textContent += chunk;
-      this.#set(AnswerState.STREAMING);
-    });
+    this.#grow(() => this.#last(TextPart, () => new TextPart()).append(chunk));
+  }
+
+  /** @param {string} chunk  one REASONING_CHUNK */
+  think(chunk) {
+    this.#grow(() => this.#last(ThinkingPart, () => new ThinkingPart()).append(chunk));
+  }
+
+  /**
+   * TOOL_CALL_START: a new card.
+   * @param {string} id
+   * @param {string} name
+   */
+  startTool(id, name) {
+    this.#grow(() => this.#add(new ToolCard(id, name)));
+  }
+
+  /**
+   * TOOL_CALL_ARGS
+   * @param {string} id
+   * @param {string} delta
+   */
+  toolArgs(id, delta) {
+    this.#grow(() => this.#tool(id)?.appendArgs(delta));
+  }
+
+  /**
+   * TOOL_CALL_END: the arguments are complete.
+   * @param {string} id
+   * @param {unknown} args
+   */
+  toolInput(id, args) {
+    this.#grow(() => this.#tool(id)?.setInput(args));
+  }
+
+  /**
+   * TOOL_RESULT
+   * @param {string} id
+   * @param {unknown} output
+   */
+  toolResult(id, output) {
+    this.#grow(() => this.#tool(id)?.setResult(output));
   }
 
   finish() {
@@ -224,7 +271,13 @@ export class AnswerBubble {
 
   /** @returns {AnswerSnapshot} */
   snapshot() {
-    return { text: this.text, state: this.#state, started: this.#started, note: this.#noteContent };
+    return {
+      text: this.text,
+      state: this.#state,
+      started: this.#started,
+      note: this.#noteContent,
+      parts: this.#content.map((part) => part.snapshot()),
+    };
   }
 
   /**
@@ -232,14 +285,62 @@ export class AnswerBubble {
    * @param {AnswerSnapshot} snapshot
    * @returns {boolean}  whether the answer was unfinished
    */
-  restore({ text, state, started, note }) {
-    this.#text.textContent = text;
+  restore({ text, state, started, note, parts }) {
+    for (const part of parts ?? [{ kind: "text", text }]) {
+      if (part.kind === "tool") {
+        const card = new ToolCard(part.id, part.name);
+        card.restore(part);
+        this.#add(card);
+      } else {
+        const restored = part.kind === "text" ? new TextPart() : new ThinkingPart();
+        restored.append(part.text);
+        this.#add(restored);
+      }
+    }
     this.#started = Boolean(started);
     const unfinished = OPEN_STATES.has(state) || state === AnswerState.INTERRUPTED;
     if (unfinished) this.interrupt();
     else if (KNOWN_STATES.has(state)) this.#set(state, note?.label, note?.message, note?.detail);
     else this.finish();
     return unfinished;
+  }
+
+  /**
+   * The last part when it is a `Kind`, else a new one from `create` (reasoning after a tool
+   * call starts a new Thinking section, text after it a new paragraph run).
+   * @template {TextPart | ThinkingPart} T
+   * @param {new () => T} Kind
+   * @param {() => T} create
+   * @returns {T}
+   */
+  #last(Kind, create) {
+    const last = this.#content.at(-1);
+    if (last instanceof Kind) return last;
+    const part = create();
+    this.#add(part);
+    return part;
+  }
+
+  /** @param {TextPart | ThinkingPart | ToolCard} part */
+  #add(part) {
+    // Whatever came before a new part is finished: its thinking folds away.
+    for (const earlier of this.#content) if (earlier instanceof ThinkingPart) earlier.close();
+    this.#content.push(part);
+    this.#parts.append(part.element);
+  }
+
+  /** @param {string} id */
+  #tool(id) {
+    return this.#content.find((part) => part instanceof ToolCard && part.id === id);
+  }
+
+  /** @param {() => void} change  a change to the parts, which means the answer is under way */
+  #grow(change) {
+    this.#started = true;
+    this.#keepAtBottom(() => {
+      change();
+      this.#set(AnswerState.STREAMING);
+    });
   }
 
   /**
@@ -251,6 +352,12 @@ export class AnswerBubble {
   #set(state, label, message, detail) {
     this.#keepAtBottom(() => {
       this.#state = state;
+      if (!OPEN_STATES.has(state)) {
+        for (const part of this.#content) {
+          if (part instanceof TextPart) part.flush();
+          if (part instanceof ThinkingPart) part.close();
+        }
+      }
       this.#noteContent =
         label === undefined ? null : { label, message: message ?? "", detail: detail ?? "" };
       if (label === undefined) {
@@ -275,25 +382,12 @@ export class AnswerBubble {
 
   #render() {
     const open = this.isOpen;
-    const hasText = this.#text.textContent !== "";
+    const hasParts = this.#content.length > 0;
     this.element.dataset.state = this.#state;
     this.element.setAttribute("aria-busy", String(open));
-    this.#text.hidden = !hasText;
-    this.#typing.hidden = !(open && !hasText);
+    this.#parts.hidden = !hasParts;
+    this.#typing.hidden = !(open && !hasParts);
   }
-}
-
-/**
- * @param {string} tag
- * @param {string} [className]
- * @param {string} [testId]
- * @returns {HTMLElement}
- */
-function element(tag, className, testId) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (testId) node.dataset.testid = testId;
-  return node;
 }
 
 /** @param {string} text */

@@ -18,7 +18,7 @@ _RECORD_ANSWER_TEXTS = """() => {
   new MutationObserver(() => {
     const texts = messages.querySelectorAll('[data-testid="answer-text"]');
     if (texts.length === 0) return;
-    const text = texts[texts.length - 1].textContent;
+    const text = texts[texts.length - 1].innerText;
     const seen = window.__answerTexts;
     if (seen[seen.length - 1] !== text) seen.push(text);
   }).observe(messages, { childList: true, subtree: true, characterData: true });
@@ -101,7 +101,7 @@ class ChatPage:
     def expect_answer(self, answer: Locator, text: str) -> None:
         """The answer finished normally with exactly ``text`` (newlines and all)."""
         expect(answer).to_have_attribute("data-state", "done")
-        assert answer.get_by_test_id("answer-text").text_content() == text
+        assert answer.get_by_test_id("answer-text").inner_text() == text
         expect(self.send).to_be_visible()
         expect(self.stop).to_be_hidden()
 
