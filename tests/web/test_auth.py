@@ -97,6 +97,7 @@ async def test_session_with_a_valid_token_renews_it_for_the_same_user(client: Cl
 @pytest.mark.parametrize(
     ("token", "code"),
     [("garbage", "invalid_token"), (expired_token("user_x"), "token_expired")],
+    ids=["garbage", "expired"],  # the same names in every process (pytest-xdist)
 )
 async def test_session_with_a_bad_token_is_refused(client: Client, token: str, code: str) -> None:
     response = await client.post("/qa/session", headers=bearer(token))
