@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from quart import Quart
 from quart_schema import Info, QuartSchema
 
@@ -15,12 +13,10 @@ from .web.error_handlers import JsonErrorRequest, register_error_handlers
 from .web.fast_path import install_fast_path
 from .web.health_routes import health
 from .web.openapi import QAOpenAPIProvider
-from .web.pages import pages
+from .web.pages import STATIC_DIR, pages
 from .web.routes import qa
 from .web.session_routes import sessions
 from .web.state import EXTENSION_KEY, AppState
-
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 class QAQuart(Quart):

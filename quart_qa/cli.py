@@ -1,4 +1,4 @@
-"""The ``quart-qa`` command: ``serve`` and ``check-config``."""
+"""The ``quart-qa`` command: ``serve``, ``check-config`` and ``configs``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .settings.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Settings, load_settings
 from .settings.errors import ConfigError
+from .settings.shipped import SHIPPED_CONFIG_DIR, config_file, shipped_configs
 from .streaming.refusals import BrokerUnavailable
 
 DEFAULT_BIND = "127.0.0.1:8000"
@@ -25,19 +26,21 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server under Hypercorn")
     serve.add_argument(
         "--config",
-        help=f"TOML config (default: ${CONFIG_ENV_VAR}, else {DEFAULT_CONFIG_PATH} if present)",
+        help=f"TOML config file, or the name of a shipped one (see: quart-qa configs); "
+        f"default: ${CONFIG_ENV_VAR}, else {DEFAULT_CONFIG_PATH} if present",
     )
     serve.add_argument("--bind", default=DEFAULT_BIND, help="HOST:PORT (default: %(default)s)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
     check = commands.add_parser("check-config", help="validate a config and print its rules")
-    check.add_argument("path", help="TOML config file")
+    check.add_argument("path", help="TOML config file, or the name of a shipped one")
+    commands.add_parser("configs", help="list the configs shipped with quart-qa")
     return parser
 
 
 def _config_path(config_arg: str | None) -> str | None:
     path = config_arg or os.environ.get(CONFIG_ENV_VAR)
     if path:
-        return path
+        return str(config_file(path))
     return str(DEFAULT_CONFIG_PATH) if DEFAULT_CONFIG_PATH.is_file() else None
 
 
@@ -45,7 +48,17 @@ def _settings_for_serve(path: str | None) -> Settings:
     return load_settings(path) if path else Settings()
 
 
-def _check_config(path: str) -> int:
+def _list_configs() -> int:
+    configs = shipped_configs()
+    width = max(len(config.name) for config in configs)
+    for config in configs:
+        print(f"{config.name:<{width}}  {config.summary}")
+    print(f"\n(in {SHIPPED_CONFIG_DIR.resolve()}; run one: quart-qa serve --config NAME)")
+    return 0
+
+
+def _check_config(path_or_name: str) -> int:
+    path = str(config_file(path_or_name))
     settings = load_settings(path)
     stream = settings.stream
     print(f"{path}: OK")
@@ -96,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check-config":
             return _check_config(args.path)
+        if args.command == "configs":
+            return _list_configs()
         return _serve(args.config, args.bind, args.workers)
     except ConfigError as error:
         print(f"quart-qa: config error: {error}", file=sys.stderr)

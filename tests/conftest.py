@@ -14,6 +14,7 @@ from quart_qa.settings.config import Settings
 
 from .support.apps import IN_CI, AppFactory, fast_settings, running_app, with_redis
 from .support.redis_server import RedisServer, redis_server, redis_server_path
+from .support.wheel import InstalledWheel, build_wheel, install_wheel
 
 BACKENDS = ("memory", "redis")
 
@@ -83,3 +84,10 @@ async def app(settings: Settings, make_app: AppFactory) -> AsyncIterator[Quart]:
 @pytest.fixture
 def client(app: Quart) -> Client:
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> InstalledWheel:
+    """quart-qa's wheel, built once a session and installed in a fresh virtual environment."""
+    workdir = tmp_path_factory.mktemp("wheel")
+    return install_wheel(build_wheel(workdir), workdir)

@@ -24,6 +24,7 @@ from .broker import BrokerSettings
 from .cors import CorsSettings
 from .errors import ConfigError
 from .model_presets import ModelPreset, models_from_mapping
+from .shipped import config_file
 
 DEFAULT_CONFIG_PATH = Path("config/default.toml")
 CONFIG_ENV_VAR = "QA_CONFIG"
@@ -239,6 +240,7 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
 
 
 def settings_from_environment() -> Settings:
-    """Settings from ``$QA_CONFIG`` when set, else the embedded defaults (the seed's behaviour)."""
+    """Settings from ``$QA_CONFIG`` (a file or a shipped config's name) when set, else the
+    embedded defaults (the seed's behaviour)."""
     path = os.environ.get(CONFIG_ENV_VAR)
-    return load_settings(path) if path else Settings()
+    return load_settings(config_file(path)) if path else Settings()

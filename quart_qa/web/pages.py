@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from quart import Blueprint, Response, current_app
+
+# A link to the repo's static/ in a checkout, a real folder in the wheel: the page is found
+# the same way wherever quart-qa is installed.
+STATIC_DIR = Path(__file__).parent / "static"
 
 # The page loads only its own files (vendored libraries included) and talks only to this
 # server; answers are sanitised Markdown, and this policy is the second line behind that.

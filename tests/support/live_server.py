@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -84,16 +84,19 @@ def spawn(
     port: int = 0,
     module: str = "quart_qa",
     log: Path | None = None,
+    program: Sequence[str] = (),
+    cwd: Path = ROOT,
 ) -> ServerProcess:
-    """Start ``python -m MODULE ARGS`` from the repo root, its output appended to ``log``."""
+    """Start ``python -m MODULE ARGS`` (or ``PROGRAM ARGS``) in ``cwd`` (default: the repo
+    root), its output appended to ``log``."""
     if log is None:
         with tempfile.NamedTemporaryFile(prefix="quart-qa-", suffix=".log", delete=False) as file:
             log = Path(file.name)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
-            cwd=ROOT,
+            [*(program or (sys.executable, "-m", module)), *args],
+            cwd=cwd,
             env={**os.environ, **(env or {})},
             stdin=subprocess.DEVNULL,
             stdout=output,
@@ -102,8 +105,9 @@ def spawn(
     return ServerProcess(process, log, port)
 
 
-def serve_args(port: int, config: Path | None = None) -> list[str]:
-    """``serve`` on 127.0.0.1:``port`` with ``config`` (default: the embedded defaults)."""
+def serve_args(port: int, config: Path | str | None = None) -> list[str]:
+    """``serve`` on 127.0.0.1:``port`` with ``config``, a file or a shipped config's name
+    (default: the embedded defaults)."""
     args = ["serve", "--bind", f"127.0.0.1:{port}"]
     if config is not None:
         args += ["--config", str(config)]
@@ -123,20 +127,43 @@ def live_server(config: Path | None = None, port: int | None = None) -> Iterator
 
 
 class QaServer:
-    """A server that keeps its port and log across restarts: killed and started again."""
+    """A server that keeps its port and log across restarts: killed and started again.
 
-    def __init__(self, config: Path, log_dir: Path, port: int | None = None) -> None:
+    ``options`` go after ``serve``'s own; ``program`` runs instead of ``python -m quart_qa``
+    (say, an installed ``quart-qa``) in ``cwd``; ``scheme`` is ``https`` for a server given a
+    certificate."""
+
+    def __init__(
+        self,
+        config: Path | str,
+        log_dir: Path,
+        port: int | None = None,
+        *,
+        options: Sequence[str] = (),
+        program: Sequence[str] = (),
+        cwd: Path = ROOT,
+        scheme: str = "http",
+    ) -> None:
         self.config = config
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"server-{self.port}.log"
+        self.options = list(options)
+        self.program = program
+        self.cwd = cwd
         self._server: ServerProcess | None = None
 
     def start(self) -> None:
         """Start the server and return once it accepts connections."""
         if self._server is not None:
             raise RuntimeError("server already running")
-        server = spawn(serve_args(self.port, self.config), port=self.port, log=self.log_path)
+        server = spawn(
+            [*serve_args(self.port, self.config), *self.options],
+            port=self.port,
+            log=self.log_path,
+            program=self.program,
+            cwd=self.cwd,
+        )
         try:
             server.wait_listening()
         except (RuntimeError, TimeoutError) as error:
