@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_DIR := tests/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: run test check bench bench-quick bench-redis system-deps clean
 
@@ -34,9 +35,18 @@ test: $(STAMP) system-deps $(NODE_STAMP)
 system-deps:
 	bash scripts/ensure-system-deps.sh
 
-## bench: the load benchmark, ours against the sse-starlette baseline
-bench: $(STAMP)
-	$(BIN)/python -m bench
+# The benchmark's own set-up, never make test's: matplotlib for the plots, and the peer
+# servers (aimock from npm, llm-mock-api in its own virtualenv; bench/peers/install.sh).
+$(BENCH_STAMP): $(STAMP) bench/peers/package-lock.json bench/peers/requirements.txt
+	$(BIN)/pip install --quiet -e '.[dev,bench,bench-plots]'
+	PYTHON=$(PYTHON) bash bench/peers/install.sh
+	touch $(BENCH_STAMP)
+
+## bench: the load benchmark: ours against sse-starlette (chat page) and aimock and
+## llm-mock-api (LLM APIs), then the plots in bench/plots/
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench --json bench/results/latest.json
+	$(BIN)/python -m bench.plots bench/results/latest.json
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick

@@ -18,13 +18,16 @@ from typing import Any
 
 import psutil
 
+from .peers import PEER_KINDS, peer_versions
 from .report import save_and_report_failures, summarize, table
 from .runner import Run, run_suite
-from .scenarios import Scenario, full_suite, quick_suite
-from .servers import KINDS, REPO, can_pin, pin_client, raise_fd_limit
+from .scenarios import Scenario
+from .servers import BASELINE, OURS, REPO, can_pin, pin_client, raise_fd_limit
+from .suites import full_suite, quick_suite
 
 RESULTS = REPO / "bench" / "results"
 PACKAGES = ("quart", "hypercorn", "starlette", "sse-starlette", "uvicorn", "uvloop", "httptools")
+KINDS = (OURS, BASELINE, *PEER_KINDS)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -103,6 +106,7 @@ def _meta(quick: bool, reps: int, fd_limit: int) -> dict[str, Any]:
         "load_average": os.getloadavg(),
         "python": platform.python_version(),
         "packages": {package: _version(package) for package in PACKAGES},
+        "peers": peer_versions(),
         "quart_qa_source": _source("quart_qa"),
         "client_loop": "uvloop" if _uvloop() is not None else "asyncio",
     }
@@ -135,10 +139,15 @@ def _progress(run: Run) -> None:
 async def _main(args: argparse.Namespace, scenarios: list[Scenario], reps: int) -> int:
     quiet_wait = args.quiet_wait if args.quiet_wait is not None else 0 if args.quick else 60
     kinds = [kind for kind in KINDS if not args.server or kind.name in args.server]
+    missing = {kind.name: why for kind in kinds if (why := kind.missing()) is not None}
+    for name, why in missing.items():
+        print(f"bench: leaving out {name}: {why}", flush=True)
+    kinds = [kind for kind in kinds if kind.name not in missing]
     servers = [kind.name for kind in kinds]
     fd_limit = raise_fd_limit()
     pin_client()
     meta = _meta(args.quick, reps, fd_limit)
+    meta["left_out"] = missing
     print(
         f"bench: {len(scenarios)} case(s) × {len(kinds)} server(s) × {reps} rep(s); "
         f"pinned: {meta['pinned']}; fd limit {fd_limit}",

@@ -15,6 +15,12 @@ class ServerConfig:
     first_chunk_delay: float = 0.0
     heartbeat: float = 15.0
     answer_timeout: float = 600.0
+    api: bool = False  # the LLM API cases: no rate limit, model "bench" sending a delta a part
+
+    @property
+    def answer(self) -> str:
+        """The whole answer text every server sends."""
+        return "".join(part(index, self.chunk_bytes) for index in range(self.chunks))
 
 
 def part(index: int, size: int) -> str:
@@ -23,8 +29,18 @@ def part(index: int, size: int) -> str:
     return (label + "x" * size)[:size]
 
 
+API_TABLES = """
+[limits]
+asks_per_minute = 0
+
+[models.bench]
+deltas = "part"
+"""
+
+
 def render(config: ServerConfig) -> str:
-    """TOML with one ``[stream]`` table and one default ``[[answers]]`` rule."""
+    """TOML with one ``[stream]`` table and one default ``[[answers]]`` rule (and, for the
+    API cases, no rate limit and the model ``bench``)."""
     parts = ",\n".join(f'  "{part(i, config.chunk_bytes)}"' for i in range(config.chunks))
     return (
         "[stream]\n"
@@ -32,6 +48,7 @@ def render(config: ServerConfig) -> str:
         f"first_chunk_delay = {config.first_chunk_delay!r}\n"
         f"heartbeat = {config.heartbeat!r}\n"
         f"answer_timeout = {config.answer_timeout!r}\n"
-        "\n[[answers]]\n"
+        + (API_TABLES if config.api else "")
+        + "\n[[answers]]\n"
         f"parts = [\n{parts},\n]\n"
     )

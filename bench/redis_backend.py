@@ -18,7 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from .servers import HOST, ServerKind, free_port
+from .configs import ServerConfig
+from .servers import CHAT_PAGE, HOST, ServerKind, free_port, toml_config
 
 START_TIMEOUT = 10.0
 
@@ -66,11 +67,12 @@ def main(argv: list[str] | None = None) -> None:
     os.execv(program, [program, "serve", "--config", str(config), "--bind", args.bind])
 
 
-def _command(config: Path, bind: str) -> list[str]:
-    return [sys.executable, "-m", "bench.redis_backend", "--config", str(config), "--bind", bind]
+def _command(config: ServerConfig, folder: Path, bind: str) -> list[str]:
+    path = toml_config(config, folder)
+    return [sys.executable, "-m", "bench.redis_backend", "--config", str(path), "--bind", bind]
 
 
-OURS_REDIS = ServerKind("quart-qa-redis", _command)
+OURS_REDIS = ServerKind("quart-qa-redis", _command, frozenset({CHAT_PAGE}))
 
 if __name__ == "__main__":
     main()

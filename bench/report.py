@@ -28,6 +28,7 @@ UNITS = {
     "connected_frac": "fraction",
     "heartbeat_frac": "fraction",
     "server_rss_mib": "MiB",
+    "drift_p99_ms": "ms",
 }
 
 
@@ -35,11 +36,18 @@ def _ordered(values: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
+def _ratio(ours: float, other: float) -> float:
+    return ours / other if other and math.isfinite(other) and math.isfinite(ours) else math.nan
+
+
 def summarize(runs: Sequence[Run], servers: Sequence[str]) -> list[dict[str, Any]]:
-    """One row per (case, figure): each server's median/min/max and ours ÷ baseline."""
+    """One row per (case, figure): the median/min/max of each server that ran the case, and
+    the first server's median ÷ each other's (``ratios``; ``ratio`` is the one against the
+    first of the others)."""
     rows: list[dict[str, Any]] = []
     for case in _ordered([run.case for run in runs]):
         case_runs = [run for run in runs if run.case == case]
+        ran = [server for server in servers if any(run.server == server for run in case_runs)]
         figures = _ordered([name for run in case_runs for name in run.figures])
         for figure in figures:
             per_server = {
@@ -48,21 +56,21 @@ def summarize(runs: Sequence[Run], servers: Sequence[str]) -> list[dict[str, Any
                     for run in case_runs
                     if run.server == server and run.error is None
                 ]
-                for server in servers
+                for server in ran
             }
             stats = {server: summary(values) for server, values in per_server.items()}
-            ours, base = (stats[server]["median"] for server in (servers[0], servers[-1]))
-            ratio = ours / base if len(servers) > 1 and base and math.isfinite(base) else math.nan
+            ours = stats[ran[0]]["median"]
+            ratios = {other: _ratio(ours, stats[other]["median"]) for other in ran[1:]}
             rows.append(
                 {
                     "case": case,
                     "figure": figure,
                     "unit": UNITS.get(figure, ""),
                     "servers": {
-                        server: {**stats[server], "values": per_server[server]}
-                        for server in servers
+                        server: {**stats[server], "values": per_server[server]} for server in ran
                     },
-                    "ratio": ratio,
+                    "ratios": ratios,
+                    "ratio": next(iter(ratios.values()), math.nan),
                 }
             )
     return rows
@@ -89,15 +97,15 @@ def _cell(stats: dict[str, Any]) -> str:
     return _num(stats["median"])
 
 
-def table(rows: Sequence[dict[str, Any]], servers: Sequence[str]) -> str:
-    """A Markdown table: medians (min–max) per server and the ratio of medians."""
-    ratio_head = f"{servers[0]} / {servers[-1]}" if len(servers) > 1 else "ratio"
-    header = ["case", "figure", "unit", *servers, ratio_head]
+def _table(rows: Sequence[dict[str, Any]], servers: Sequence[str]) -> str:
+    others = servers[1:]
+    header = ["case", "figure", "unit", *servers, *(f"{servers[0]} / {o}" for o in others)]
     lines = [header]
     for row in rows:
         cells = [_cell(row["servers"][server]) for server in servers]
-        ratio = _num(row["ratio"]) + "×" if math.isfinite(row["ratio"]) else "—"
-        lines.append([row["case"], row["figure"], row["unit"], *cells, ratio])
+        ratios = [row["ratios"][other] for other in others]
+        marks = [_num(ratio) + "×" if math.isfinite(ratio) else "—" for ratio in ratios]
+        lines.append([row["case"], row["figure"], row["unit"], *cells, *marks])
     widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
 
     def fmt(line: list[str]) -> str:
@@ -105,6 +113,15 @@ def table(rows: Sequence[dict[str, Any]], servers: Sequence[str]) -> str:
 
     rule = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
     return "\n".join([fmt(lines[0]), rule, *(fmt(line) for line in lines[1:])])
+
+
+def table(rows: Sequence[dict[str, Any]], servers: Sequence[str] = ()) -> str:
+    """Markdown tables, one for each set of servers that ran the same cases: medians
+    (min–max) per server and the first server's median ÷ each other's."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row["servers"]), []).append(row)
+    return "\n\n".join(_table(group, list(ran)) for ran, group in groups.items())
 
 
 def _clean(value: Any) -> Any:
@@ -130,6 +147,7 @@ def write_json(
                 "server": run.server,
                 "rep": run.rep,
                 "figures": run.figures,
+                "series": run.series,
                 "error": run.error,
                 "waited_for_quiet_s": run.waited,
                 "others_cpu_pct_before": run.others_before,

@@ -8,10 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .configs import render
 from .profiler import profiled
 from .quiet import wait_for_quiet
-from .scenarios import Figures, Scenario
+from .scenarios import Figures, Scenario, Series
 from .servers import ServerKind, serve
 
 PAUSE_BETWEEN_RUNS = 0.5
@@ -25,6 +24,7 @@ class Run:
     server: str
     rep: int
     figures: Figures = field(default_factory=dict)
+    series: Series = field(default_factory=dict)
     error: str | None = None
     waited: float = 0.0  # seconds spent waiting for the machine to go quiet
     others_before: float = 0.0  # % of a core other processes used just before the run
@@ -42,19 +42,19 @@ async def run_one(
     With ``profile`` (a folder), py-spy samples the server during the run.
     """
     run = Run(scenario.case, kind.name, rep)
-    config = workdir / f"{_slug(scenario.case)}.toml"
-    if not config.exists():
-        config.write_text(render(scenario.server_config()), encoding="utf-8")
-    log = workdir / f"{_slug(scenario.case)}-{kind.name}-{rep}.log"
+    name = f"{_slug(scenario.case)}-{kind.name}-{rep}"
+    log = workdir / f"{name}.log"
+    config = scenario.server_config()
+    (workdir / name).mkdir(parents=True, exist_ok=True)
     try:
         async with asyncio.timeout(scenario.budget):
-            async with serve(kind, config, log) as server:
+            async with serve(kind, config, workdir / name, log, scenario.protocol) as server:
                 if profile is None:
-                    run.figures = await scenario.run(server)
+                    measured = await scenario.run(server)
                 else:
-                    out = profile / f"{_slug(scenario.case)}-{kind.name}-{rep}.txt"
-                    async with profiled(server.process.pid, out):
-                        run.figures = await scenario.run(server)
+                    async with profiled(server.process.pid, profile / f"{name}.txt"):
+                        measured = await scenario.run(server)
+                run.figures, run.series = measured.figures, measured.series
                 if not server.alive():
                     run.error = f"{kind.name} died during the run"
     except Exception as error:  # a failed run is reported, the others go on
@@ -74,7 +74,8 @@ async def run_suite(
     profile: Path | None = None,
     quiet_wait: float = 0.0,
 ) -> list[Run]:
-    """Every repetition of every case on every server; server order alternates per repetition.
+    """Every repetition of every case on every server that speaks its protocol; server
+    order alternates per repetition.
 
     With ``quiet_wait`` > 0, each run first waits up to that long for other
     processes on the machine to go quiet.
@@ -82,7 +83,8 @@ async def run_suite(
     runs: list[Run] = []
     for rep in range(reps):
         for scenario in scenarios:
-            order = list(kinds) if rep % 2 == 0 else list(reversed(kinds))
+            speakers = [kind for kind in kinds if scenario.protocol in kind.speaks]
+            order = speakers if rep % 2 == 0 else speakers[::-1]
             for kind in order:
                 waited, others = await wait_for_quiet(quiet_wait) if quiet_wait else (0.0, 0.0)
                 run = await run_one(kind, scenario, rep, workdir, profile)

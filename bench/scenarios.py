@@ -12,17 +12,39 @@ import itertools
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from .client import SseStream, ask, open_stream
 from .configs import ServerConfig
 from .netstat import listen_drops
 from .quiet import busy_seconds
-from .servers import RunningServer
-from .stats import percentile
+from .servers import CHAT_PAGE, RunningServer
+from .stats import binned, percentile
 
 Figures = dict[str, float]
+Series = dict[str, list[float]]
+SERIES_BIN = 0.05  # seconds: the width of a bin of the lateness-over-time series
+
+
+@dataclass
+class Measured:
+    """What one run measured: its figures, and time series kept for the plots."""
+
+    figures: Figures
+    series: Series = field(default_factory=dict)
+
+
+def lateness_series(points: Sequence[tuple[float, float]]) -> Series:
+    """Lateness (ms) over time (s since the window began), binned: p50, p99 and max."""
+    bins = binned(points, SERIES_BIN)
+    return {
+        "late_t_s": bins["t"],
+        "late_p50_ms": [1e3 * value for value in bins["p50"]],
+        "late_p99_ms": [1e3 * value for value in bins["p99"]],
+        "late_max_ms": [1e3 * value for value in bins["max"]],
+    }
+
 
 NET_TIMEOUT = 10.0  # any single connect or request
 CONNECT_CONCURRENCY = 64  # streams being opened at once (setup only, not measured)
@@ -43,11 +65,16 @@ class Scenario(Protocol):
         """Seconds after which the whole case is abandoned."""
         ...
 
+    @property
+    def protocol(self) -> str:
+        """What the case speaks: ``chat-page`` or an LLM API dialect (``openai``, ...)."""
+        ...
+
     def server_config(self) -> ServerConfig:
         """The config the server under test is started with."""
         ...
 
-    async def run(self, server: RunningServer) -> Figures:
+    async def run(self, server: RunningServer) -> Measured:
         """Load the server and measure."""
         ...
 
@@ -73,7 +100,7 @@ class Window:
         }
 
 
-class _Meter:
+class Meter:
     """Starts a window: server, client and machine CPU and the wall clock."""
 
     def __init__(self, server: RunningServer) -> None:
@@ -133,7 +160,7 @@ def _answered(stream: SseStream) -> bool:
     return stream.answered.done() and stream.answered.result()
 
 
-def _per_chunk(cpu: float, chunks: float) -> float:
+def per_chunk(cpu: float, chunks: float) -> float:
     return 1e6 * cpu / chunks if chunks else math.nan
 
 
@@ -150,6 +177,7 @@ class Throughput:
     chunk_bytes: int = 30
     chunk_delay: float = 0.0
     budget: float = 300.0
+    protocol: str = CHAT_PAGE
 
     @property
     def case(self) -> str:
@@ -161,23 +189,25 @@ class Throughput:
             chunks=self.chunks, chunk_bytes=self.chunk_bytes, chunk_delay=self.chunk_delay
         )
 
-    async def run(self, server: RunningServer) -> Figures:
+    async def run(self, server: RunningServer) -> Measured:
         async with asyncio.timeout(NET_TIMEOUT):
             stream = await open_stream(server.host, server.port, "s1")
         try:
-            meter = _Meter(server)
+            meter = Meter(server)
             if await ask_status(server, "s1") == 202:
                 await asyncio.wait([stream.answered], timeout=self.budget - 3 * NET_TIMEOUT)
             window = meter.stop()
         finally:
             stream.close()
         received = len(stream.chunk_times)
-        return {
-            "chunks_per_s": received / window.wall if received else math.nan,
-            "server_cpu_us_per_chunk": _per_chunk(window.server_cpu, received),
-            "completed": float(received == self.chunks and _answered(stream)),
-            **window.common(),
-        }
+        return Measured(
+            {
+                "chunks_per_s": received / window.wall if received else math.nan,
+                "server_cpu_us_per_chunk": per_chunk(window.server_cpu, received),
+                "completed": float(received == self.chunks and _answered(stream)),
+                **window.common(),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -189,6 +219,7 @@ class Concurrency:
     chunk_delay: float = 0.05
     spread: float = 1.0
     grace: float = 30.0
+    protocol: str = CHAT_PAGE
 
     @property
     def case(self) -> str:
@@ -201,7 +232,7 @@ class Concurrency:
     def server_config(self) -> ServerConfig:
         return ServerConfig(chunks=self.chunks, chunk_delay=self.chunk_delay)
 
-    async def run(self, server: RunningServer) -> Figures:
+    async def run(self, server: RunningServer) -> Measured:
         user_ids = [f"s2u{index}" for index in range(self.users)]
         streams = await open_many(server, user_ids)
         try:
@@ -212,11 +243,12 @@ class Concurrency:
 
     async def _measure(
         self, server: RunningServer, user_ids: list[str], streams: list[SseStream]
-    ) -> Figures:
+    ) -> Measured:
         loop = asyncio.get_running_loop()
         asked_at = [math.nan] * self.users
         statuses = [0] * self.users
-        meter = _Meter(server)
+        began = time.perf_counter()
+        meter = Meter(server)
         drops = listen_drops()
         start = loop.time() + 0.01
 
@@ -238,13 +270,21 @@ class Concurrency:
         await asyncio.gather(*asks, return_exceptions=True)
         figures = self._figures(streams, asked_at, statuses)
         received = figures.pop("received")
-        return {
-            **figures,
-            "server_cpu_pct": window.pct(window.server_cpu),
-            "server_cpu_us_per_chunk": _per_chunk(window.server_cpu, received),
-            "listen_drops": float(drops),
-            **window.common(),
-        }
+        points = [
+            (b - began, b - a - self.chunk_delay)
+            for stream in streams
+            for a, b in itertools.pairwise(stream.chunk_times)
+        ]
+        return Measured(
+            {
+                **figures,
+                "server_cpu_pct": window.pct(window.server_cpu),
+                "server_cpu_us_per_chunk": per_chunk(window.server_cpu, received),
+                "listen_drops": float(drops),
+                **window.common(),
+            },
+            lateness_series(points),
+        )
 
     def _figures(
         self,
@@ -280,6 +320,7 @@ class IdleCapacity:
     connections: int
     hold: float = 20.0
     heartbeat: float = 5.0
+    protocol: str = CHAT_PAGE
 
     @property
     def case(self) -> str:
@@ -292,12 +333,12 @@ class IdleCapacity:
     def server_config(self) -> ServerConfig:
         return ServerConfig(chunks=1, heartbeat=self.heartbeat)
 
-    async def run(self, server: RunningServer) -> Figures:
+    async def run(self, server: RunningServer) -> Measured:
         empty = server.rss_bytes()
         user_ids = [f"s3u{index}" for index in range(self.connections)]
         streams = await open_many(server, user_ids)
         try:
-            meter = _Meter(server)
+            meter = Meter(server)
             await asyncio.sleep(self.hold)
             full = server.rss_bytes()
             window = meter.stop()
@@ -305,14 +346,16 @@ class IdleCapacity:
             beating = sum(1 for stream in streams if stream.open and stream.heartbeats > 0)
         finally:
             close_all(streams)
-        return {
-            "kib_per_conn": (full - empty) / 1024 / self.connections,
-            "connected_frac": still_open / self.connections,
-            "heartbeat_frac": beating / self.connections,
-            "server_rss_mib": full / 2**20,
-            "server_cpu_pct": window.pct(window.server_cpu),
-            **window.common(),
-        }
+        return Measured(
+            {
+                "kib_per_conn": (full - empty) / 1024 / self.connections,
+                "connected_frac": still_open / self.connections,
+                "heartbeat_frac": beating / self.connections,
+                "server_rss_mib": full / 2**20,
+                "server_cpu_pct": window.pct(window.server_cpu),
+                **window.common(),
+            }
+        )
 
 
 def full_suite() -> list[Scenario]:

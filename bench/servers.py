@@ -11,13 +11,15 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 
 from .client import open_stream
+from .configs import ServerConfig, render
+from .llm_client import DIALECTS, complete_once
 
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -28,28 +30,57 @@ START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
 
+CHAT_PAGE = "chat-page"  # the protocol of /qa/connect and /qa/ask; the others are DIALECTS
+
+
+def _always_here() -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class ServerKind:
-    """A server implementation: its name in reports and how to start it."""
+    """A server implementation: its name in reports, what it speaks and how to start it.
+
+    ``command(config, folder, bind)`` writes whatever files the server reads into ``folder``
+    and returns the command line. ``paces_before_first`` counts, per dialect, the paces the
+    server waits by script before its first content delta (subtracted from time to first
+    chunk). ``missing()`` says why the server cannot run here (not installed), None when it can.
+    """
 
     name: str
-    command: Callable[[Path, str], list[str]]
+    command: Callable[[ServerConfig, Path, str], list[str]]
+    speaks: frozenset[str]
+    paces_before_first: Mapping[str, int] = field(default_factory=dict)
+    missing: Callable[[], str | None] = _always_here
 
 
-def _ours(config: Path, bind: str) -> list[str]:
+def toml_config(config: ServerConfig, folder: Path) -> Path:
+    """The config both chat-page servers read, written into ``folder``."""
+    path = folder / "config.toml"
+    path.write_text(render(config), encoding="utf-8")
+    return path
+
+
+def _ours(config: ServerConfig, folder: Path, bind: str) -> list[str]:
     script = Path(sys.executable).with_name("quart-qa")
     program = str(script) if script.exists() else shutil.which("quart-qa") or "quart-qa"
-    return [program, "serve", "--config", str(config), "--bind", bind]
+    return [program, "serve", "--config", str(toml_config(config, folder)), "--bind", bind]
 
 
-def _baseline(config: Path, bind: str) -> list[str]:
+def _baseline(config: ServerConfig, folder: Path, bind: str) -> list[str]:
     module = "bench.baselines.sse_starlette_server"
-    return [sys.executable, "-m", module, "--config", str(config), "--bind", bind]
+    path = toml_config(config, folder)
+    return [sys.executable, "-m", module, "--config", str(path), "--bind", bind]
 
 
-OURS = ServerKind("quart-qa", _ours)
-BASELINE = ServerKind("sse-starlette", _baseline)
-KINDS = (OURS, BASELINE)
+# Ours waits ``first_chunk_delay`` before the first delta; the API cases set it to one pace.
+OURS = ServerKind(
+    "quart-qa",
+    _ours,
+    frozenset({CHAT_PAGE, *DIALECTS}),
+    dict.fromkeys(DIALECTS, 1),
+)
+BASELINE = ServerKind("sse-starlette", _baseline, frozenset({CHAT_PAGE}))
 
 
 def can_pin() -> bool:
@@ -131,29 +162,43 @@ def _tail(path: Path, size: int = 2000) -> str:
         return ""
 
 
-async def _wait_ready(server: RunningServer, log: Path) -> None:
+async def _probe(server: RunningServer, protocol: str) -> None:
+    """One connection in ``protocol``: a chat-page stream, or a whole streamed completion."""
+    if protocol == CHAT_PAGE:
+        stream = await open_stream(server.host, server.port, "warmup")
+        stream.close()
+        return
+    done = await complete_once(server.host, server.port, DIALECTS[protocol], "warm-up")
+    if not done.ended.result():
+        raise OSError(f"warm-up completion failed: {done.error}")
+
+
+async def _wait_ready(server: RunningServer, log: Path, protocol: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         if not server.alive():
             raise RuntimeError(f"{server.kind.name} exited at start:\n{_tail(log)}")
         try:
-            async with asyncio.timeout(2.0):
-                stream = await open_stream(server.host, server.port, "warmup")
-        except (OSError, TimeoutError):
+            async with asyncio.timeout(5.0):
+                await _probe(server, protocol)
+        except (OSError, TimeoutError) as error:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{server.kind.name} not ready:\n{_tail(log)}") from None
+                why = f"{server.kind.name} not ready ({error}):\n{_tail(log)}"
+                raise RuntimeError(why) from None
             await asyncio.sleep(0.05)
         else:
-            stream.close()
             await asyncio.sleep(0.2)  # let the server notice the hang-up
             return
 
 
 @contextlib.asynccontextmanager
-async def serve(kind: ServerKind, config: Path, log: Path) -> AsyncIterator[RunningServer]:
-    """Start ``kind`` on a free port with ``config``, ready for clients; stop it afterwards."""
+async def serve(
+    kind: ServerKind, config: ServerConfig, folder: Path, log: Path, protocol: str = CHAT_PAGE
+) -> AsyncIterator[RunningServer]:
+    """Start ``kind`` on a free port with ``config`` (files in ``folder``), ready for
+    ``protocol``; stop it afterwards."""
     port = free_port()
-    command = kind.command(config, f"{HOST}:{port}")
+    command = kind.command(config, folder, f"{HOST}:{port}")
     if can_pin():
         command = ["taskset", "-c", str(SERVER_CORE), *command]
     with log.open("wb") as log_file:
@@ -168,7 +213,7 @@ async def serve(kind: ServerKind, config: Path, log: Path) -> AsyncIterator[Runn
         )
     server = RunningServer(kind, process, port)
     try:
-        await _wait_ready(server, log)
+        await _wait_ready(server, log, protocol)
         yield server
     finally:
         await _stop(process)

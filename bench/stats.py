@@ -24,3 +24,18 @@ def summary(values: Sequence[float]) -> dict[str, float]:
     if not finite:
         return {"median": math.nan, "min": math.nan, "max": math.nan}
     return {"median": statistics.median(finite), "min": min(finite), "max": max(finite)}
+
+
+def binned(points: Sequence[tuple[float, float]], width: float) -> dict[str, list[float]]:
+    """``(time, value)`` points in bins of ``width`` seconds: each bin's start and the
+    median, 99th percentile and maximum of its values (empty bins left out)."""
+    bins: dict[int, list[float]] = {}
+    for when, value in points:
+        bins.setdefault(math.floor(when / width), []).append(value)
+    keys = sorted(bins)
+    return {
+        "t": [key * width for key in keys],
+        "p50": [percentile(bins[key], 50) for key in keys],
+        "p99": [percentile(bins[key], 99) for key in keys],
+        "max": [max(bins[key]) for key in keys],
+    }

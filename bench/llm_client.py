@@ -1,0 +1,206 @@
+"""A lean client for streamed LLM API answers (OpenAI Chat Completions, Anthropic Messages).
+
+Like :mod:`bench.client`: one ``asyncio.Protocol`` per stream, HTTP/1.1 spoken by hand, one
+clock reading per ``data_received``. The connection is opened first (keep-alive, as a load
+tester's pool does) and the request is sent later, so connection set-up is not measured. It
+records when each content delta arrives and the text they carry, so a run can check the text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, cast
+
+from .client import HEAD_END, MAX_HEAD_BYTES, ChunkedDecoder, parse_head
+
+MODEL = "bench"
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """One LLM API: where to post, what to send, and how its stream marks text and the end."""
+
+    name: str
+    path: str
+
+    def body(self, question: str, stream: bool = True) -> bytes:
+        """The request body for ``question``."""
+        document: dict[str, Any] = {
+            "model": MODEL,
+            "stream": stream,
+            "messages": [{"role": "user", "content": question}],
+        }
+        if self.name == "anthropic":
+            document["max_tokens"] = 4096
+        return json.dumps(document).encode()
+
+    def request(self, host: str, port: int, question: str) -> bytes:
+        """The whole HTTP request (keep-alive)."""
+        body = self.body(question)
+        return (
+            f"POST {self.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            "Content-Type: application/json\r\nAuthorization: Bearer bench\r\n"
+            "x-api-key: bench\r\nanthropic-version: 2023-06-01\r\n"
+            f"Accept: text/event-stream\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+
+
+OPENAI = Dialect("openai", "/v1/chat/completions")
+ANTHROPIC = Dialect("anthropic", "/v1/messages")
+DIALECTS = {dialect.name: dialect for dialect in (OPENAI, ANTHROPIC)}
+
+
+def _field(block: bytes, name: bytes) -> bytes:
+    """The value of the first ``name:`` line of an SSE event block (b"" when absent)."""
+    for line in block.split(b"\n"):
+        if line.startswith(name):
+            return line[len(name) :].strip()
+    return b""
+
+
+class CompletionStream(asyncio.Protocol):
+    """One streamed completion on its own connection.
+
+    ``ended`` resolves True when the stream's end marker arrives (``[DONE]``,
+    ``message_stop``) and False on an error event, a bad response or a close before it.
+    """
+
+    def __init__(self, dialect: Dialect, loop: asyncio.AbstractEventLoop) -> None:
+        self.dialect = dialect
+        self.connected: asyncio.Future[None] = loop.create_future()
+        self.ended: asyncio.Future[bool] = loop.create_future()
+        self.sent_at = float("nan")
+        self.chunk_times: list[float] = []
+        self.pieces: list[str] = []
+        self.status = 0
+        self.error = ""
+        self._transport: asyncio.Transport | None = None
+        self._head = b""
+        self._body_started = False
+        self._decoder: ChunkedDecoder | None = None
+        self._sse = b""
+
+    @property
+    def text(self) -> str:
+        """The text of every content delta received so far."""
+        return "".join(self.pieces)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+        if not self.connected.done():
+            self.connected.set_result(None)
+
+    def send(self, request: bytes) -> None:
+        """Send the request now and note the time."""
+        assert self._transport is not None
+        self.sent_at = time.perf_counter()
+        self._transport.write(request)
+
+    def close(self) -> None:
+        """Hang up."""
+        if self._transport is not None:
+            self._transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._end(False, "connection closed" if exc is None else f"connection lost: {exc}")
+        if not self.connected.done():
+            self.connected.set_exception(ConnectionError("closed before connecting"))
+
+    def _end(self, ok: bool, error: str = "") -> None:
+        if not self.ended.done():
+            self.error = error
+            self.ended.set_result(ok)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter()
+        if not self._body_started:
+            data = self._read_head(data)
+            if not data:
+                return
+        if self._decoder is not None:
+            data = self._decoder.feed(data)
+        buf = self._sse + data if self._sse else data
+        if b"\r" in buf:
+            buf = buf.replace(b"\r\n", b"\n")
+        if b"\n\n" not in buf:
+            self._sse = buf
+            return
+        blocks = buf.split(b"\n\n")
+        self._sse = blocks.pop()
+        for block in blocks:
+            if block and not block.startswith(b":"):
+                self._on_event(block, now)
+
+    def _read_head(self, data: bytes) -> bytes:
+        head = self._head + data
+        end = head.find(HEAD_END)
+        if end < 0:
+            self._head = head
+            if len(head) > MAX_HEAD_BYTES:
+                self._end(False, "response head too long")
+                self.close()
+            return b""
+        self._body_started = True
+        self.status, headers = parse_head(head[:end])
+        content_type = headers.get(b"content-type", b"")
+        if self.status != 200 or not content_type.startswith(b"text/event-stream"):
+            self._end(False, f"status {self.status} {content_type.decode(errors='replace')}")
+            self.close()
+            return b""
+        if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
+            self._decoder = ChunkedDecoder()
+        return head[end + len(HEAD_END) :]
+
+    def _on_event(self, block: bytes, now: float) -> None:
+        data = _field(block, b"data:")
+        if self.dialect is OPENAI:
+            if data == b"[DONE]":
+                self._end(True)
+                return
+            document = json.loads(data)
+            if "error" in document:
+                self._end(False, f"error event: {data[:200]!r}")
+                return
+            choices = document.get("choices") or ()
+            text = choices[0].get("delta", {}).get("content") if choices else None
+        else:
+            event = _field(block, b"event:")
+            if event == b"message_stop":
+                self._end(True)
+                return
+            if event == b"error":
+                self._end(False, f"error event: {data[:200]!r}")
+                return
+            if event != b"content_block_delta":
+                return
+            text = json.loads(data).get("delta", {}).get("text")
+        if text:
+            self.chunk_times.append(now)
+            self.pieces.append(text)
+
+
+async def open_completion(host: str, port: int, dialect: Dialect) -> CompletionStream:
+    """Open a connection for one completion; send it later with :meth:`CompletionStream.send`."""
+    loop = asyncio.get_running_loop()
+    stream = CompletionStream(dialect, loop)
+    try:
+        await loop.create_connection(lambda: stream, host, port)
+        await stream.connected
+    except BaseException:
+        stream.close()
+        raise
+    return stream
+
+
+async def complete_once(host: str, port: int, dialect: Dialect, question: str) -> CompletionStream:
+    """One whole streamed completion (wrap in ``asyncio.timeout``); used to warm a server up."""
+    stream = await open_completion(host, port, dialect)
+    try:
+        stream.send(dialect.request(host, port, question))
+        await stream.ended
+    finally:
+        stream.close()
+    return stream

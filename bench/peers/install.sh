@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the mock LLM servers the benchmark's API cases compare with (make bench runs this;
+# make test never does): aimock from the pinned package-lock.json into node_modules/, and
+# llm-mock-api from the pinned requirements.txt into a virtualenv of its own,
+# .venv/bench-peers/ at the top of the repository (its FastAPI and pydantic pins then never
+# touch the project's own environment).
+set -euo pipefail
+cd "$(dirname "$0")"
+peer_venv=../../.venv/bench-peers
+if ! command -v npm >/dev/null 2>&1; then
+    echo "installing system packages: nodejs npm"
+    sudo_cmd=()
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo_cmd=(sudo)
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo_cmd[@]}" apt-get update -qq
+    "${sudo_cmd[@]}" apt-get install -y -qq nodejs npm >/dev/null
+fi
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund --silent
+fi
+if [ ! -x "$peer_venv/bin/python" ]; then
+    "${PYTHON:-python3}" -m venv "$peer_venv"
+fi
+"$peer_venv/bin/pip" install --quiet --disable-pip-version-check -r requirements.txt
