@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .configs import ServerConfig
 from .llm_client import DIALECTS, CompletionStream, open_completion
-from .scenarios import NET_TIMEOUT, Measured, Meter, lateness_series, per_chunk
+from .scenarios import NET_TIMEOUT, Measured, Meter, gap_points, lateness_series
 from .servers import RunningServer
 from .stats import percentile
 
@@ -127,22 +127,10 @@ class ApiLoad:
         window = meter.stop()
         scripted = server.kind.paces_before_first.get(self.dialect, 0) * self.chunk_delay
         figures = self._figures(streams, scripted, server.kind.name)
-        received = figures.pop("received")
-        points = [
-            (b - began, b - a - self.chunk_delay)
-            for stream in streams
-            for a, b in itertools.pairwise(stream.chunk_times)
-        ]
-        return Measured(
-            {
-                **figures,
-                "server_cpu_pct": window.pct(window.server_cpu),
-                "server_cpu_us_per_chunk": per_chunk(window.server_cpu, received),
-                "server_rss_mib": peak[0] / 2**20,
-                **window.common(),
-            },
-            lateness_series(points),
-        )
+        figures |= window.load(figures.pop("received"))
+        figures["server_rss_mib"] = peak[0] / 2**20
+        points = gap_points((s.chunk_times for s in streams), began, self.chunk_delay)
+        return Measured({**figures, **window.common()}, lateness_series(points))
 
     def _complete(self, stream: CompletionStream, answer: str) -> bool:
         """Ended well, with every delta, carrying exactly the answer's text."""

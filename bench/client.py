@@ -35,6 +35,18 @@ def parse_head(head: bytes) -> tuple[int, dict[bytes, bytes]]:
     return int(rest[:3]), headers
 
 
+def split_events(pending: bytes, data: bytes) -> tuple[list[bytes], bytes]:
+    """The whole SSE event blocks in ``pending + data`` (line ends made LF), and the rest."""
+    buf = pending + data if pending else data
+    if b"\r" in buf:
+        buf = buf.replace(b"\r\n", b"\n")
+    if b"\n\n" not in buf:
+        return [], buf
+    blocks = buf.split(b"\n\n")
+    rest = blocks.pop()
+    return blocks, rest
+
+
 class ChunkedDecoder:
     """Incremental decoder for ``Transfer-Encoding: chunked`` bodies."""
 
@@ -123,14 +135,7 @@ class SseStream(asyncio.Protocol):
                 return
         if self._decoder is not None:
             data = self._decoder.feed(data)
-        buf = self._sse + data if self._sse else data
-        if b"\r" in buf:
-            buf = buf.replace(b"\r\n", b"\n")
-        if b"\n\n" not in buf:
-            self._sse = buf
-            return
-        blocks = buf.split(b"\n\n")
-        self._sse = blocks.pop()
+        blocks, self._sse = split_events(self._sse, data)
         for block in blocks:
             if block:
                 self._on_event(block, now)

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, cast
 
-from .client import HEAD_END, MAX_HEAD_BYTES, ChunkedDecoder, parse_head
+from .client import HEAD_END, MAX_HEAD_BYTES, ChunkedDecoder, parse_head, split_events
 
 MODEL = "bench"
 
@@ -122,14 +122,7 @@ class CompletionStream(asyncio.Protocol):
                 return
         if self._decoder is not None:
             data = self._decoder.feed(data)
-        buf = self._sse + data if self._sse else data
-        if b"\r" in buf:
-            buf = buf.replace(b"\r\n", b"\n")
-        if b"\n\n" not in buf:
-            self._sse = buf
-            return
-        blocks = buf.split(b"\n\n")
-        self._sse = blocks.pop()
+        blocks, self._sse = split_events(self._sse, data)
         for block in blocks:
             if block and not block.startswith(b":"):
                 self._on_event(block, now)

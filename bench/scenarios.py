@@ -11,7 +11,7 @@ import asyncio
 import itertools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -33,6 +33,15 @@ class Measured:
 
     figures: Figures
     series: Series = field(default_factory=dict)
+
+
+def gap_points(
+    chunk_times: Iterable[Sequence[float]], began: float, pace: float
+) -> list[tuple[float, float]]:
+    """``(arrival - began, gap - pace)`` for each pair of consecutive chunks of each stream."""
+    return [
+        (b - began, b - a - pace) for times in chunk_times for a, b in itertools.pairwise(times)
+    ]
 
 
 def lateness_series(points: Sequence[tuple[float, float]]) -> Series:
@@ -91,6 +100,13 @@ class Window:
     def pct(self, cpu: float) -> float:
         """``cpu`` seconds as a percentage of one core over the window."""
         return 100.0 * cpu / self.wall if self.wall > 0 else math.nan
+
+    def load(self, received: float) -> Figures:
+        """The server's CPU over the window, in % of a core and per chunk received."""
+        return {
+            "server_cpu_pct": self.pct(self.server_cpu),
+            "server_cpu_us_per_chunk": per_chunk(self.server_cpu, received),
+        }
 
     def common(self) -> Figures:
         """The figures every case reports: the client's CPU and everyone else's."""
@@ -269,22 +285,10 @@ class Concurrency:
             task.cancel()
         await asyncio.gather(*asks, return_exceptions=True)
         figures = self._figures(streams, asked_at, statuses)
-        received = figures.pop("received")
-        points = [
-            (b - began, b - a - self.chunk_delay)
-            for stream in streams
-            for a, b in itertools.pairwise(stream.chunk_times)
-        ]
-        return Measured(
-            {
-                **figures,
-                "server_cpu_pct": window.pct(window.server_cpu),
-                "server_cpu_us_per_chunk": per_chunk(window.server_cpu, received),
-                "listen_drops": float(drops),
-                **window.common(),
-            },
-            lateness_series(points),
-        )
+        figures |= window.load(figures.pop("received"))
+        figures["listen_drops"] = float(drops)
+        points = gap_points((s.chunk_times for s in streams), began, self.chunk_delay)
+        return Measured({**figures, **window.common()}, lateness_series(points))
 
     def _figures(
         self,

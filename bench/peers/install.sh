@@ -7,16 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 peer_venv=../../.venv/bench-peers
-if ! command -v npm >/dev/null 2>&1; then
-    echo "installing system packages: nodejs npm"
-    sudo_cmd=()
-    if [ "$(id -u)" -ne 0 ]; then
-        sudo_cmd=(sudo)
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    "${sudo_cmd[@]}" apt-get update -qq
-    "${sudo_cmd[@]}" apt-get install -y -qq nodejs npm >/dev/null
-fi
+bash ../../scripts/ensure-system-deps.sh  # Node.js and npm among them
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --no-audit --no-fund --silent
 fi
