@@ -2,13 +2,17 @@
 
 The wire format follows api.anthropic.com: ``event: <name>`` plus ``data: {"type": <name>, ...}``
 for every event, ``ping`` as keep-alive, ``event: error`` for a failure after the stream began.
-See docs/llm-apis.md.
+Reasoning is a ``thinking`` block (``thinking_delta``, then one ``signature_delta``), a tool
+call a ``tool_use`` block (``input_json_delta`` fragments). See docs/llm-apis.md.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,15 +20,20 @@ from typing import Any
 
 from quart import Blueprint, Response, request
 
+from ..settings.answers import Conversation
 from ..settings.model_presets import ModelPreset
 from ..streaming.completions import (
     AnswerPlan,
+    Block,
+    BlockEnd,
+    BlockStart,
     Failed,
     Finished,
     FinishReason,
     KeepAlive,
     Pace,
-    TextDelta,
+    Piece,
+    ToolCall,
     collect,
     count_prompt_tokens,
 )
@@ -35,17 +44,24 @@ from .requests import (
     check_question_length,
     compact_json,
     content_text,
+    forced_tool,
     get_bool,
     get_int,
     get_messages,
     get_model,
+    get_name,
+    get_object,
     get_strings,
+    invalid_value,
     json_response,
-    last_user_text,
     missing,
     read_json_object,
     register_error_handlers,
+    tool_name_of_call,
+    tool_objects,
+    tool_spec,
 )
+from .shaping import AnswerRequest, OutputFormat, ToolChoice, ToolSpec
 from .state import LlmState, get_llm_state
 
 API = "anthropic"
@@ -60,6 +76,7 @@ STOP_REASONS: dict[FinishReason, str] = {
     "stop": "end_turn",
     "length": "max_tokens",
     "stop_sequence": "stop_sequence",
+    "tool_calls": "tool_use",
 }
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -108,11 +125,91 @@ class MessagesRequest:
     """The parts of a Messages request that change the answer."""
 
     model: str
-    question: str
+    answer: AnswerRequest
     input_tokens: int
     max_tokens: int
     stream: bool
     stop_sequences: tuple[str, ...]
+
+
+def _blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
+    content = message.get("content")
+    if not isinstance(content, list):
+        return []
+    return [block for block in content if isinstance(block, dict)]
+
+
+def _is_tool_results(message: dict[str, Any]) -> bool:
+    """A user message made only of ``tool_result`` blocks (not a question)."""
+    blocks = _blocks(message)
+    return bool(blocks) and all(block.get("type") == "tool_result" for block in blocks)
+
+
+def messages_conversation(messages: list[dict[str, Any]]) -> Conversation:
+    """What the rules match on: the last question, a trailing tool result, the user's turn."""
+    calls: dict[str, str] = {}
+    for message in messages:
+        for block in _blocks(message):
+            if block.get("type") == "tool_use":
+                calls[str(block.get("id"))] = str(block.get("name", ""))
+    questions = [
+        (index, message)
+        for index, message in enumerate(messages)
+        if message.get("role") == "user" and not _is_tool_results(message)
+    ]
+    question = ""
+    if questions:
+        index, message = questions[-1]
+        question = content_text(message.get("content"), f"messages[{index}].content")
+    last = len(messages) - 1
+    results = [block for block in _blocks(messages[last]) if block.get("type") == "tool_result"]
+    if messages[last].get("role") != "user" or not results:
+        return Conversation(question, turn=max(1, len(questions)))
+    result = results[-1]
+    output = content_text(result.get("content"), f"messages[{last}].content")
+    name = tool_name_of_call(calls, result.get("tool_use_id"))
+    return Conversation(question, name, output, turn=max(1, len(questions)))
+
+
+def parse_tools(body: dict[str, Any]) -> tuple[ToolSpec, ...]:
+    """``tools``: client tools (``input_schema``); server tools are never called."""
+    tools = []
+    for where, tool in tool_objects(body):
+        if tool.get("type") not in (None, "custom") and "input_schema" not in tool:
+            continue
+        name = get_name(tool, "name", f"{where}.name")
+        tools.append(tool_spec(name, tool.get("input_schema"), where))
+    return tuple(tools)
+
+
+def parse_tool_choice(body: dict[str, Any], tools: Sequence[ToolSpec]) -> ToolChoice:
+    """``tool_choice``: ``{"type": "auto" | "any" | "tool" | "none"}``."""
+    choice = get_object(body, "tool_choice")
+    if choice is None:
+        return ToolChoice()
+    kind = choice.get("type")
+    if kind == "any":
+        return ToolChoice("required")
+    if kind == "none":
+        return ToolChoice("none")
+    if kind == "tool":
+        return forced_tool(tools, get_name(choice, "name", "tool_choice.name"), "tool_choice")
+    if kind == "auto":
+        return ToolChoice()
+    raise invalid_value("tool_choice.type", "must be 'auto', 'any', 'tool' or 'none'.")
+
+
+def parse_output_format(body: dict[str, Any]) -> OutputFormat:
+    """Structured outputs: ``output_config.format`` (or the older ``output_format``)."""
+    config = get_object(body, "output_config") or {}
+    form = get_object(config, "format", "output_config.format")
+    param = "output_config.format"
+    if form is None:
+        form, param = get_object(body, "output_format"), "output_format"
+    if form is None or form.get("type") != "json_schema":
+        return OutputFormat()
+    schema = get_object(form, "schema", f"{param}.schema") or {}
+    return OutputFormat("json_schema", schema, f"{param}.schema")
 
 
 def parse_messages_request(body: dict[str, Any], max_question_chars: int) -> MessagesRequest:
@@ -127,11 +224,16 @@ def parse_messages_request(body: dict[str, Any], max_question_chars: int) -> Mes
         content_text(message.get("content"), f"messages[{index}].content")
         for index, message in enumerate(messages)
     )
-    question = last_user_text(messages)
-    check_question_length(question, max_question_chars)
+    conversation = messages_conversation(messages)
+    texts.append(conversation.tool_output)
+    check_question_length(conversation.question, max_question_chars)
+    tools = parse_tools(body)
+    answer = AnswerRequest(
+        conversation, tools, parse_tool_choice(body, tools), parse_output_format(body)
+    )
     return MessagesRequest(
         model=model,
-        question=question,
+        answer=answer,
         input_tokens=count_prompt_tokens(texts),
         max_tokens=max_tokens,
         stream=get_bool(body, "stream"),
@@ -149,6 +251,46 @@ def require_model(state: LlmState, name: str) -> ModelPreset:
 
 def _failure_type(event: Failed) -> str:
     return "timeout_error" if event.kind == "timeout" else "api_error"
+
+
+def signature(thinking: str) -> str:
+    """A stand-in for the signature that vouches for a thinking block: stable per text."""
+    return base64.b64encode(hashlib.sha256(thinking.encode()).digest()).decode()
+
+
+def _arguments(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:  # cut short by max_tokens
+        return {}
+
+
+def _content_block(block: Block, text: str) -> dict[str, Any]:
+    """A content block as the whole message shows it (empty at ``content_block_start``)."""
+    if block.kind == "reasoning":
+        return {"type": "thinking", "thinking": text, "signature": signature(text) if text else ""}
+    if block.call is not None:
+        tool_input = _arguments(text) if text else {}
+        return {
+            "type": "tool_use",
+            "id": tool_use_id(block.call),
+            "name": block.call.name,
+            "input": tool_input,
+        }
+    return {"type": "text", "text": text}
+
+
+def tool_use_id(call: ToolCall) -> str:
+    """Anthropic's id for a tool call."""
+    return f"toolu_{call.id}"
+
+
+def _delta(piece: Piece) -> dict[str, Any]:
+    if piece.block.kind == "reasoning":
+        return {"type": "thinking_delta", "thinking": piece.text}
+    if piece.block.call is not None:
+        return {"type": "input_json_delta", "partial_json": piece.text}
+    return {"type": "text_delta", "text": piece.text}
 
 
 @dataclass(frozen=True)
@@ -179,28 +321,45 @@ class Message:
     async def frames(self) -> AsyncIterator[bytes]:
         """The whole event stream: ``message_start`` ... ``message_stop``, or ``error``."""
         yield _event("message_start", {"message": self._message([], None, 0)})
-        yield _event(
-            "content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}
-        )
-        yield PING_FRAME
+        pinged = False
         events = self.state.play(API, self.model, self.plan, self.pace)
         async with aclosing(events):
             async for event in events:
-                if isinstance(event, TextDelta):
-                    delta = {"type": "text_delta", "text": event.text}
-                    yield _event("content_block_delta", {"index": 0, "delta": delta})
+                if isinstance(event, BlockStart):
+                    start = {
+                        "index": event.block.index,
+                        "content_block": _content_block(event.block, ""),
+                    }
+                    yield _event("content_block_start", start)
+                if not pinged:  # the real API pings once, after the first block starts
+                    yield PING_FRAME
+                    pinged = True
+                if isinstance(event, Piece):
+                    delta = {"index": event.block.index, "delta": _delta(event)}
+                    yield _event("content_block_delta", delta)
+                elif isinstance(event, BlockEnd):
+                    if event.block.kind == "reasoning":
+                        delta = {"type": "signature_delta", "signature": signature(event.text)}
+                        yield _event(
+                            "content_block_delta", {"index": event.block.index, "delta": delta}
+                        )
+                    yield _event("content_block_stop", {"index": event.block.index})
                 elif isinstance(event, KeepAlive):
                     yield PING_FRAME
                 elif isinstance(event, Finished):
-                    yield _event("content_block_stop", {"index": 0})
                     stop = {
                         "stop_reason": STOP_REASONS[event.reason],
                         "stop_sequence": event.stop_sequence,
                     }
-                    usage = {"output_tokens": event.output_tokens}
+                    usage = {
+                        "input_tokens": self.request.input_tokens,
+                        "cache_creation_input_tokens": 0,
+                        "cache_read_input_tokens": 0,
+                        "output_tokens": event.output_tokens,
+                    }
                     yield _event("message_delta", {"delta": stop, "usage": usage})
                     yield _event("message_stop", {})
-                else:
+                elif isinstance(event, Failed):
                     yield encode_event(
                         compact_json(error_body(_failure_type(event), event.message)),
                         event="error",
@@ -214,13 +373,13 @@ class Message:
         if isinstance(result.end, Failed):
             status = 504 if result.end.kind == "timeout" else 500
             raise LlmApiError(status, _failure_type(result.end), result.end.message)
-        content = [{"type": "text", "text": result.text}]
+        content = [_content_block(block, text) for block, text in result.blocks]
         return self._message(content, result.end, result.end.output_tokens)
 
 
 @anthropic_api.post("/messages")
 async def messages() -> Response:
-    """Answer the last user message with the scripted rule, streamed or whole."""
+    """Answer the conversation with the scripted rule, streamed or whole."""
     state = get_llm_state()
     state.check_access(request)
     parsed = parse_messages_request(
@@ -228,7 +387,7 @@ async def messages() -> Response:
     )
     model = require_model(state, parsed.model)
     plan, pace = state.plan(
-        model, parsed.question, max_tokens=parsed.max_tokens, stop=parsed.stop_sequences
+        model, parsed.answer, max_tokens=parsed.max_tokens, stop=parsed.stop_sequences
     )
     message = Message(state, parsed, model, plan, pace, f"msg_{uuid.uuid4().hex[:24]}")
     headers = {"request-id": f"req_{uuid.uuid4().hex[:24]}"}

@@ -1,28 +1,34 @@
 """OpenAI Chat Completions over the scripted answers: ``/v1/chat/completions``, ``/v1/models``.
 
 The wire format follows api.openai.com: compact ``data:`` lines, no ``event:`` lines, the same
-``id``/``created`` on every chunk, ``data: [DONE]`` last. See docs/llm-apis.md.
+``id``/``created`` on every chunk, ``data: [DONE]`` last. Tool calls stream as
+``delta.tool_calls`` (the first fragment carries ``id``, ``type`` and the name), reasoning as
+``delta.reasoning_content`` (the convention of vLLM and other servers). See docs/llm-apis.md.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
 from quart import Blueprint, Response, request
 
+from ..settings.answers import Conversation
 from ..settings.model_presets import ModelPreset
 from ..streaming.completions import (
     AnswerPlan,
+    BlockStart,
     Failed,
     Finished,
+    FinishReason,
     KeepAlive,
     Pace,
-    TextDelta,
+    Piece,
+    ToolCall,
     collect,
     count_prompt_tokens,
 )
@@ -35,10 +41,13 @@ from .requests import (
     check_question_length,
     compact_json,
     content_text,
+    forced_tool,
     get_bool,
     get_int,
     get_messages,
     get_model,
+    get_name,
+    get_object,
     get_strings,
     invalid_type,
     invalid_value,
@@ -47,7 +56,11 @@ from .requests import (
     param_of,
     read_json_object,
     register_error_handlers,
+    tool_name_of_call,
+    tool_objects,
+    tool_spec,
 )
+from .shaping import AnswerRequest, OutputFormat, ToolChoice, ToolSpec
 from .state import LlmState, get_llm_state
 
 API = "openai"
@@ -62,6 +75,12 @@ SSE_HEADERS = {
 }
 DONE_FRAME = b"data: [DONE]\n\n"
 KEEP_ALIVE_FRAME = encode_comment("keep-alive")
+FINISH_REASONS: dict[FinishReason, str] = {
+    "stop": "stop",
+    "stop_sequence": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+}
 
 openai_api = Blueprint("openai_api", __name__, url_prefix="/v1")
 
@@ -101,12 +120,84 @@ class ChatRequest:
     """The parts of a chat completion request that change the answer."""
 
     model: str
-    question: str
+    answer: AnswerRequest
     prompt_tokens: int
     stream: bool
     include_usage: bool
     max_tokens: int | None
     stop: tuple[str, ...]
+
+
+def parse_tools(body: dict[str, Any]) -> tuple[ToolSpec, ...]:
+    """``tools``: function tools; other kinds of tool are accepted and never called."""
+    tools = []
+    for where, tool in tool_objects(body):
+        if tool.get("type", "function") != "function":
+            continue
+        function = get_object(tool, "function", f"{where}.function")
+        if function is None:
+            raise LlmApiError(
+                400,
+                "missing_required_parameter",
+                f"Missing required parameter: '{where}.function'.",
+                param=f"{where}.function",
+            )
+        name = get_name(function, "name", f"{where}.function.name")
+        tools.append(tool_spec(name, function.get("parameters"), f"{where}.function"))
+    return tuple(tools)
+
+
+def parse_tool_choice(body: dict[str, Any], tools: Sequence[ToolSpec]) -> ToolChoice:
+    """``tool_choice``: ``none``, ``auto``, ``required`` or ``{"type": "function", ...}``."""
+    choice = body.get("tool_choice")
+    if choice is None or choice == "auto":
+        return ToolChoice()
+    if choice in ("none", "required"):
+        return ToolChoice(choice)
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        function = get_object(choice, "function", "tool_choice.function") or {}
+        name = get_name(function, "name", "tool_choice.function.name")
+        return forced_tool(tools, name, "tool_choice")
+    if isinstance(choice, dict):
+        return ToolChoice()  # allowed_tools, custom tools: the script decides
+    raise invalid_value("tool_choice", "must be 'none', 'auto', 'required' or an object.")
+
+
+def parse_response_format(body: dict[str, Any]) -> OutputFormat:
+    """``response_format``: ``text``, ``json_object`` or ``json_schema`` with its schema."""
+    form = get_object(body, "response_format")
+    if form is None:
+        return OutputFormat()
+    kind = form.get("type")
+    if kind == "json_object":
+        return OutputFormat("json_object")
+    if kind == "json_schema":
+        spec = get_object(form, "json_schema", "response_format.json_schema") or {}
+        schema = get_object(spec, "schema", "response_format.json_schema.schema") or {}
+        return OutputFormat("json_schema", schema, "response_format.json_schema.schema")
+    if kind == "text":
+        return OutputFormat()
+    raise invalid_value("response_format.type", "must be 'text', 'json_object' or 'json_schema'.")
+
+
+def chat_conversation(messages: Sequence[dict[str, Any]], question: str) -> Conversation:
+    """What the rules match on: the question, a trailing tool result, the user's turn."""
+    calls: dict[str, str] = {}
+    for message in messages:
+        for call in message.get("tool_calls") or []:
+            if isinstance(call, dict) and isinstance(call.get("function"), dict):
+                calls[str(call.get("id"))] = str(call["function"].get("name", ""))
+    last = messages[-1]
+    tool_result = None
+    output = ""
+    if last.get("role") in ("tool", "function"):
+        output = content_text(last.get("content"), f"messages[{len(messages) - 1}].content")
+        if last.get("role") == "function":
+            tool_result = str(last.get("name") or "")
+        else:
+            tool_result = tool_name_of_call(calls, last.get("tool_call_id"))
+    turn = sum(1 for message in messages if message.get("role") == "user")
+    return Conversation(question, tool_result, output, turn=max(1, turn))
 
 
 def parse_chat_request(body: dict[str, Any], max_question_chars: int) -> ChatRequest:
@@ -137,9 +228,16 @@ def parse_chat_request(body: dict[str, Any], max_question_chars: int) -> ChatReq
     if choices not in (None, 1):
         raise invalid_value("n", "this server generates one choice; n must be 1.")
     stop = get_strings(body.get("stop"), "stop", max_items=MAX_STOP_SEQUENCES)
+    tools = parse_tools(body)
+    answer = AnswerRequest(
+        chat_conversation(messages, question),
+        tools,
+        parse_tool_choice(body, tools),
+        parse_response_format(body),
+    )
     return ChatRequest(
         model=model,
-        question=question,
+        answer=answer,
         prompt_tokens=count_prompt_tokens(texts),
         stream=stream,
         include_usage=include_usage,
@@ -162,22 +260,32 @@ def require_model(state: LlmState, name: str) -> ModelPreset:
     return model
 
 
-def _failure(event: Failed) -> LlmApiError:
+def failure_error(event: Failed) -> LlmApiError:
+    """The error a failed answer becomes (OpenAI's codes)."""
     if event.kind == "timeout":
         return LlmApiError(504, "timeout", event.message)
     return LlmApiError(500, "simulated_failure", event.message)
 
 
-def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
-    return {
+def _usage(prompt_tokens: int, end: Finished) -> dict[str, Any]:
+    usage: dict[str, Any] = {
         "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
+        "completion_tokens": end.output_tokens,
+        "total_tokens": prompt_tokens + end.output_tokens,
     }
+    if end.reasoning_tokens:
+        usage["completion_tokens_details"] = {"reasoning_tokens": end.reasoning_tokens}
+    return usage
 
 
-def _finish_reason(event: Finished) -> str:
-    return "length" if event.reason == "length" else "stop"
+def call_id(call: ToolCall) -> str:
+    """OpenAI's id for a tool call."""
+    return f"call_{call.id}"
+
+
+def _tool_call(call: ToolCall, arguments: str) -> dict[str, Any]:
+    function = {"name": call.name, "arguments": arguments}
+    return {"id": call_id(call), "type": "function", "function": function}
 
 
 @dataclass(frozen=True)
@@ -192,7 +300,7 @@ class ChatCompletion:
     completion_id: str
     created: int
 
-    def chunk(self, choices: list[dict[str, Any]], usage: dict[str, int] | None = None) -> bytes:
+    def chunk(self, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> bytes:
         """One ``chat.completion.chunk`` frame."""
         body: dict[str, Any] = {
             "id": self.completion_id,
@@ -211,23 +319,31 @@ class ChatCompletion:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
         return self.chunk([choice])
 
+    @property
+    def has_content(self) -> bool:
+        """Whether the answer has text (else ``content`` is null, as with tool calls only)."""
+        return any(block.block.kind in ("text", "object") for block in self.plan.blocks)
+
     async def frames(self) -> AsyncIterator[bytes]:
         """The whole event stream, ``[DONE]`` last; a failure is an ``error`` frame."""
-        yield self.delta({"role": "assistant", "content": "", "refusal": None})
+        content = "" if self.has_content else None
+        yield self.delta({"role": "assistant", "content": content, "refusal": None})
         events = self.state.play(API, self.model, self.plan, self.pace)
         async with aclosing(events):
             async for event in events:
-                if isinstance(event, TextDelta):
-                    yield self.delta({"content": event.text})
+                if isinstance(event, Piece):
+                    yield self.delta(_piece_delta(event))
+                elif isinstance(event, BlockStart) and event.block.call is not None:
+                    call = {"index": event.block.call.index, **_tool_call(event.block.call, "")}
+                    yield self.delta({"tool_calls": [call]})
                 elif isinstance(event, KeepAlive):
                     yield KEEP_ALIVE_FRAME
                 elif isinstance(event, Finished):
-                    yield self.delta({}, _finish_reason(event))
+                    yield self.delta({}, FINISH_REASONS[event.reason])
                     if self.chat.include_usage:
-                        usage = _usage(self.chat.prompt_tokens, event.output_tokens)
-                        yield self.chunk([], usage)
-                else:
-                    yield encode_event(compact_json(error_body(_failure(event))))
+                        yield self.chunk([], _usage(self.chat.prompt_tokens, event))
+                elif isinstance(event, Failed):
+                    yield encode_event(compact_json(error_body(failure_error(event))))
         yield DONE_FRAME
 
     async def body(self) -> dict[str, Any]:
@@ -236,7 +352,16 @@ class ChatCompletion:
         async with aclosing(events):
             result = await collect(events)
         if isinstance(result.end, Failed):
-            raise _failure(result.end)
+            raise failure_error(result.end)
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": result.text if self.has_content else None,
+            "refusal": None,
+        }
+        if result.reasoning:
+            message["reasoning_content"] = result.reasoning
+        if result.tool_calls:
+            message["tool_calls"] = [_tool_call(call, text) for call, text in result.tool_calls]
         return {
             "id": self.completion_id,
             "object": "chat.completion",
@@ -246,23 +371,33 @@ class ChatCompletion:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": result.text, "refusal": None},
+                    "message": message,
                     "logprobs": None,
-                    "finish_reason": _finish_reason(result.end),
+                    "finish_reason": FINISH_REASONS[result.end.reason],
                 }
             ],
-            "usage": _usage(self.chat.prompt_tokens, result.end.output_tokens),
+            "usage": _usage(self.chat.prompt_tokens, result.end),
         }
+
+
+def _piece_delta(piece: Piece) -> dict[str, Any]:
+    """A piece as a chunk's ``delta``."""
+    block = piece.block
+    if block.call is not None:
+        return {"tool_calls": [{"index": block.call.index, "function": {"arguments": piece.text}}]}
+    if block.kind == "reasoning":
+        return {"reasoning_content": piece.text}
+    return {"content": piece.text}
 
 
 @openai_api.post("/chat/completions")
 async def chat_completions() -> Response:
-    """Answer the last user message with the scripted rule, streamed or whole."""
+    """Answer the conversation with the scripted rule, streamed or whole."""
     state = get_llm_state()
     state.check_access(request)
     chat = parse_chat_request(await read_json_object(), state.settings.limits.max_question_chars)
     model = require_model(state, chat.model)
-    plan, pace = state.plan(model, chat.question, max_tokens=chat.max_tokens, stop=chat.stop)
+    plan, pace = state.plan(model, chat.answer, max_tokens=chat.max_tokens, stop=chat.stop)
     completion = ChatCompletion(
         state, chat, model, plan, pace, f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     )

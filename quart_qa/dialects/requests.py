@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..settings.model_presets import MAX_NAME_CHARS as MAX_MODEL_CHARS
 from ..web.errors import ApiError
+from .shaping import ToolChoice, ToolSpec
 
 
 class LlmApiError(ApiError):
@@ -251,3 +252,69 @@ def register_error_handlers(
     async def _unexpected(error: Exception) -> Response:
         logging.getLogger("quart_qa.llm").exception("unhandled error", exc_info=error)
         return render(ApiError(500, "internal_error", "the server failed; see its log"))
+
+
+def _optional(body: Mapping[str, Any], key: str, kind: type, name: str, param: str | None) -> Any:
+    value = body.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise invalid_type(param or key, name, value)
+    return value
+
+
+def get_object(
+    body: Mapping[str, Any], key: str, param: str | None = None
+) -> dict[str, Any] | None:
+    """An object parameter (``null`` counts as absent); ``param`` names it in errors."""
+    value: dict[str, Any] | None = _optional(body, key, dict, "an object", param)
+    return value
+
+
+def get_array(body: Mapping[str, Any], key: str, param: str | None = None) -> list[Any] | None:
+    """An array parameter (``null`` counts as absent); ``param`` names it in errors."""
+    value: list[Any] | None = _optional(body, key, list, "an array", param)
+    return value
+
+
+def tool_objects(body: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """``tools`` as ``(where, tool)`` pairs, each checked to be an object."""
+    tools = []
+    for index, tool in enumerate(get_array(body, "tools") or []):
+        where = f"tools[{index}]"
+        if not isinstance(tool, dict):
+            raise invalid_type(where, "an object", tool)
+        tools.append((where, tool))
+    return tools
+
+
+def get_name(body: Mapping[str, Any], key: str, param: str) -> str:
+    """A required, non-empty name (of a tool, a format)."""
+    value = body.get(key)
+    if value is None:
+        raise missing(param)
+    if not isinstance(value, str):
+        raise invalid_type(param, "a string", value)
+    if not value:
+        raise invalid_value(param, "must not be empty.")
+    return value
+
+
+def tool_spec(name: str, schema: object, param: str) -> ToolSpec:
+    """A tool and its arguments' JSON schema (``schema`` at ``param``; absent is any object)."""
+    if schema is None:
+        return ToolSpec(name, {}, param)
+    if not isinstance(schema, dict):
+        raise invalid_type(param, "an object (a JSON schema)", schema)
+    return ToolSpec(name, schema, param)
+
+
+def forced_tool(tools: Sequence[ToolSpec], name: str, param: str) -> ToolChoice:
+    """``tool_choice`` naming one tool, which must be among ``tools``."""
+    if all(tool.name != name for tool in tools):
+        offered = ", ".join(tool.name for tool in tools) or "none"
+        raise invalid_value(param, f"no tool named {name!r} is offered (tools: {offered}).")
+    return ToolChoice("required", name)
+
+
+def tool_name_of_call(calls: dict[str, str], call_id: object) -> str:
+    """The tool a result answers, from the calls seen so far (``""`` when unknown)."""
+    return calls.get(call_id, "") if isinstance(call_id, str) else ""

@@ -25,13 +25,16 @@ from ..streaming.completions import (
     Failed,
     Finished,
     Pace,
+    Piece,
     PlayEvent,
-    TextDelta,
     plan_answer,
     play,
 )
 from ..streaming.rate_limit import RateLimiter
 from .access import check_api_access
+from .requests import LlmApiError
+from .schema_values import SchemaValues
+from .shaping import AnswerRequest, CannotShape, shape_steps
 
 EXTENSION_KEY = "quart_qa_llm"
 
@@ -41,7 +44,8 @@ log = logging.getLogger("quart_qa.llm")
 class GenerationRecord:
     """One generation while it runs; a context manager that reports its outcome on exit.
 
-    The outcome is the finish reason (``stop``, ``length``, ``stop_sequence``), ``failed`` or
+    The outcome is the finish reason (``stop``, ``length``, ``stop_sequence``, ``tool_calls``),
+    ``failed`` or
     ``timed_out``; leaving early by cancellation or ``aclose()`` (the client went away) is
     ``disconnected``.
     """
@@ -56,7 +60,7 @@ class GenerationRecord:
 
     def observe(self, event: PlayEvent) -> None:
         """Count a delta or note how the generation ended."""
-        if isinstance(event, TextDelta):
+        if isinstance(event, Piece):
             self.deltas += 1
         elif isinstance(event, Finished):
             self.outcome = event.reason
@@ -126,12 +130,13 @@ class GenerationTracker:
 
 @dataclass
 class LlmState:
-    """Everything the OpenAI and Anthropic endpoints share; one per app, never global."""
+    """Everything the LLM API dialects share; one per app, never global."""
 
     settings: Settings
     tracker: GenerationTracker = field(default_factory=GenerationTracker)
     created: int = field(default_factory=lambda: int(time.time()))
     rate_limiter: RateLimiter = field(init=False)
+    schema_values: SchemaValues = field(default_factory=SchemaValues)
 
     def __post_init__(self) -> None:
         self.rate_limiter = RateLimiter(self.settings.limits.asks_per_minute)
@@ -160,14 +165,19 @@ class LlmState:
     def plan(
         self,
         model: ModelPreset,
-        question: str,
+        request: AnswerRequest,
         *,
         max_tokens: int | None = None,
         stop: Sequence[str] = (),
     ) -> tuple[AnswerPlan, Pace]:
-        """Choose the rule for ``question`` and plan its answer at ``model``'s pace."""
-        rule = choose_rule(self.settings.answers, question)
-        plan = plan_answer(rule, mode=model.deltas, max_tokens=max_tokens, stop=stop)
+        """Choose the rule for ``request``, shape its steps to it and plan the answer at
+        ``model``'s pace; a shape this server cannot produce is a 400 naming the field."""
+        rule = choose_rule(self.settings.answers, request.matching)
+        try:
+            steps = shape_steps(rule, request, self.schema_values)
+        except CannotShape as error:
+            raise LlmApiError(400, "invalid_value", error.message, param=error.param) from None
+        plan = plan_answer(rule, steps=steps, mode=model.deltas, max_tokens=max_tokens, stop=stop)
         return plan, Pace.resolve(self.settings.stream, rule, model)
 
     async def play(

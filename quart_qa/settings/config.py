@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
-from .answers import AnswerRule, rules_from_list
+from .answers import AnswerRule, Step, rules_from_list
 from .auth import AuthSettings
 from .broker import BrokerSettings
 from .cors import CorsSettings
@@ -92,7 +92,7 @@ SEED_ANSWER_PARTS: tuple[str, ...] = (
 
 
 def _seed_rules() -> tuple[AnswerRule, ...]:
-    return (AnswerRule(parts=SEED_ANSWER_PARTS),)
+    return (AnswerRule((Step("text", SEED_ANSWER_PARTS),)),)
 
 
 @dataclass(frozen=True)

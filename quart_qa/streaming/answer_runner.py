@@ -219,8 +219,9 @@ class AnswerRunner:
         await self._publish(broadcast, "ANSWER_START", render(messages.answer_start, **texts))
         pacer = Pacer(asyncio.get_running_loop(), burst=max(1, stream.queue_size // 8))
         previous = 0.0
+        fail_after = rule.text_fail_after
         for index, part in enumerate(rule.parts):
-            if rule.fail_after is not None and index == rule.fail_after:
+            if fail_after is not None and index == fail_after:
                 await self._publish(broadcast, "ERROR", rule.error)
                 return Outcome.FAILED
             await pacer.wait(first_delay if index == 0 else delay)
@@ -234,7 +235,7 @@ class AnswerRunner:
             else:
                 lateness.observe(max(0.0, now - previous - delay))
             previous = now
-        if rule.fail_after is not None and rule.fail_after == len(rule.parts):
+        if fail_after is not None and fail_after == len(rule.parts):
             await self._publish(broadcast, "ERROR", rule.error)
             return Outcome.FAILED
         await self._publish(broadcast, "ANSWER_END", render(messages.answer_end, **texts))

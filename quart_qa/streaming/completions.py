@@ -1,10 +1,12 @@
 """Paced completions for the LLM APIs: token counting, the answer plan and its playback.
 
-Plain asyncio, no web framework. An answer rule becomes an :class:`AnswerPlan` (the deltas to
-send and how the answer ends: naturally, cut by ``max_tokens`` or a stop sequence, or failed by
-the rule's ``fail_after``); :func:`play` sends the plan at its :class:`Pace`, with keep-alives
-on long pauses and the ``answer_timeout`` deadline. The wire formats live in ``openai_api`` and
-``anthropic_api``.
+Plain asyncio, no web framework. A rule's steps become an :class:`AnswerPlan`: output blocks
+(reasoning, text, tool calls, objects) with their deltas, and how the answer ends: naturally,
+with tool calls, cut by ``max_tokens`` or a stop sequence, or failed by the rule's
+``fail_after``. :func:`play` sends the plan at its :class:`Pace` as dialect-neutral events
+(:class:`BlockStart`, :class:`Piece`, :class:`BlockEnd`, then :class:`Finished` or
+:class:`Failed`), with keep-alives on long pauses and the ``answer_timeout`` deadline. Each
+dialect in ``quart_qa.dialects`` only frames these events.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import asyncio
 import itertools
 import random
 import re
+import uuid
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ..settings.answers import AnswerRule
+from ..settings.answers import AnswerRule, Step, StepKind
 from ..settings.config import StreamSettings
 from ..settings.model_presets import DeltaMode, ModelPreset
 
@@ -27,8 +30,9 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 # Whitespace joins the token after it (" world"), as in BPE vocabularies.
 _TOKEN = re.compile(rf"\s*(?:[{_CJK}]|[^\W\d_{_CJK}]+|\d{{1,3}}|[^\w\s]|_)|\s+")
 
-FinishReason = Literal["stop", "length", "stop_sequence"]
+FinishReason = Literal["stop", "length", "stop_sequence", "tool_calls"]
 FailureKind = Literal["rule", "timeout"]
+BlockKind = StepKind
 
 
 def tokenize(text: str) -> tuple[str, ...]:
@@ -48,8 +52,29 @@ def count_prompt_tokens(texts: Iterable[str]) -> int:
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """Who a tool call block is: its place among the answer's calls, an id, the tool.
+
+    ``id`` is random hex; each dialect gives it its own prefix (``call_``, ``toolu_``).
+    """
+
+    index: int
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of an answer's output, in order: reasoning, text, a tool call or an object."""
+
+    index: int
+    kind: BlockKind
+    call: ToolCall | None = None
+
+
+@dataclass(frozen=True)
 class PlannedDelta:
-    """One content delta; ``share`` is its part of the rule part it comes from (for pacing)."""
+    """One delta; ``share`` is its part of the rule part it comes from (for pacing)."""
 
     text: str
     tokens: int
@@ -57,18 +82,79 @@ class PlannedDelta:
 
 
 @dataclass(frozen=True)
-class AnswerPlan:
-    """The deltas of one answer and how it ends: ``finish``, or the rule's error when None."""
+class PlannedBlock:
+    """A block and the deltas that send it."""
 
+    block: Block
     deltas: tuple[PlannedDelta, ...]
+
+    @property
+    def text(self) -> str:
+        """The whole text the block sends."""
+        return "".join(delta.text for delta in self.deltas)
+
+    @property
+    def tokens(self) -> int:
+        """The tokens the block sends."""
+        return sum(delta.tokens for delta in self.deltas)
+
+
+@dataclass(frozen=True)
+class AnswerPlan:
+    """The blocks of one answer and how it ends: ``finish``, or the rule's error when None.
+
+    A failing answer leaves its last block open: the failure comes instead of its end.
+    """
+
+    blocks: tuple[PlannedBlock, ...]
     finish: FinishReason | None
     error: str = ""
     stop_sequence: str | None = None
 
     @property
+    def deltas(self) -> tuple[PlannedDelta, ...]:
+        """Every delta of every block, in order."""
+        return tuple(delta for block in self.blocks for delta in block.deltas)
+
+    @property
     def text(self) -> str:
-        """The whole text the plan sends."""
-        return "".join(delta.text for delta in self.deltas)
+        """The answer text the plan sends (its text and object blocks)."""
+        return "".join(block.text for block in self.blocks if block.block.kind in _TEXT_KINDS)
+
+
+_TEXT_KINDS = ("text", "object")
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Consecutive steps that make one block: their kind, tool and parts."""
+
+    kind: BlockKind
+    tool: str | None
+    parts: tuple[str, ...]
+
+
+def _groups(steps: Sequence[Step]) -> list[_Group]:
+    """One group a block: consecutive reasoning or text steps join into one."""
+    groups: list[_Group] = []
+    for step in steps:
+        last = groups[-1] if groups else None
+        if last is not None and step.kind == last.kind and step.kind in ("reasoning", "text"):
+            groups[-1] = _Group(last.kind, None, last.parts + step.parts)
+        else:
+            groups.append(_Group(step.kind, step.tool, step.parts))
+    return groups
+
+
+def _keep_parts(groups: Sequence[_Group], count: int) -> list[_Group]:
+    """The groups holding the first ``count`` parts (the last one possibly shortened)."""
+    kept: list[_Group] = []
+    for group in groups:
+        if count <= 0:
+            break
+        kept.append(_Group(group.kind, group.tool, group.parts[:count]))
+        count -= len(group.parts)
+    return kept
 
 
 def _earliest_stop(text: str, stop: Sequence[str]) -> tuple[int, str] | None:
@@ -102,45 +188,86 @@ def _owners(parts: Sequence[str], tokens: Sequence[str]) -> list[int]:
     return owners
 
 
+def _deltas(
+    parts: Sequence[str], tokens: Sequence[str], mode: DeltaMode
+) -> tuple[PlannedDelta, ...]:
+    owners = _owners(parts, tokens)
+    per_part = Counter(owners)
+    if mode == "part":
+        return tuple(PlannedDelta(part, per_part[index], 1.0) for index, part in enumerate(parts))
+    return tuple(
+        PlannedDelta(token, 1, 1 / per_part[owner])
+        for token, owner in zip(tokens, owners, strict=True)
+    )
+
+
+def _stop_in_text(
+    groups: list[_Group], kept: list[_Group], stop: Sequence[str]
+) -> tuple[list[_Group], str] | None:
+    """``kept`` cut before the first stop sequence the answer text reaches, if any."""
+    for index, group in enumerate(kept):
+        if group.kind != "text":
+            continue
+        hit = _earliest_stop("".join(groups[index].parts), stop)
+        if hit is not None and hit[0] + len(hit[1]) <= sum(len(part) for part in group.parts):
+            cut = _Group(group.kind, None, _cut_parts(group.parts, hit[0]))
+            return [*kept[:index], cut], hit[1]
+    return None
+
+
 def plan_answer(
     rule: AnswerRule,
     *,
+    steps: Sequence[Step] | None = None,
     mode: DeltaMode = "token",
     max_tokens: int | None = None,
     stop: Sequence[str] = (),
 ) -> AnswerPlan:
-    """What one request gets from ``rule``.
+    """What one request gets from ``rule`` (or from ``steps``, the rule's steps shaped to the
+    request).
 
-    The answer is tokenized as one text, so `` world`` stays one token across a part boundary.
-    A stop sequence that appears before the rule's failure point ends the answer there (the
-    sequence itself is not sent); more tokens than ``max_tokens`` cut it with ``length``;
-    otherwise it ends naturally or, with ``fail_after``, fails after that many parts.
-    In ``"token"`` mode every token is a delta; in ``"part"`` mode every rule part is one.
+    Consecutive reasoning or text steps make one block. Each block is tokenized as one text,
+    so `` world`` stays one token across a part boundary. ``fail_after`` counts the parts of
+    all steps; a stop sequence found in the answer text before the failure point ends the
+    answer there (the sequence itself is not sent); more tokens than ``max_tokens`` cut it
+    with ``length``; otherwise it ends naturally (``tool_calls`` when it calls a tool) or,
+    with ``fail_after``, fails after that many parts. In ``"token"`` mode every token is a
+    delta; in ``"part"`` mode every rule part is one.
     """
+    groups = _groups(rule.steps if steps is None else steps)
     fails = rule.fail_after is not None
-    parts = rule.parts[: rule.fail_after] if fails else rule.parts
+    kept = _keep_parts(groups, rule.fail_after) if rule.fail_after is not None else groups
     finish: FinishReason | None = None if fails else "stop"
     stop_sequence = None
-    hit = _earliest_stop("".join(rule.parts), stop)
-    if hit is not None and hit[0] + len(hit[1]) <= sum(len(part) for part in parts):
-        parts = _cut_parts(parts, hit[0])
-        finish, stop_sequence = "stop_sequence", hit[1]
-    tokens = tokenize("".join(parts))
-    if max_tokens is not None and len(tokens) > max_tokens:
-        tokens = tokens[:max_tokens]
-        parts = _cut_parts(parts, sum(len(token) for token in tokens))
-        finish, stop_sequence = "length", None
-    parts = tuple(part for part in parts if part)
-    owners = _owners(parts, tokens)
-    per_part = Counter(owners)
-    if mode == "part":
-        deltas = tuple(PlannedDelta(part, per_part[index], 1.0) for index, part in enumerate(parts))
-    else:
-        deltas = tuple(
-            PlannedDelta(token, 1, 1 / per_part[owner])
-            for token, owner in zip(tokens, owners, strict=True)
-        )
-    return AnswerPlan(deltas, finish, "" if finish else rule.error, stop_sequence)
+    stopped = _stop_in_text(groups, kept, stop)
+    if stopped is not None:
+        kept, stop_sequence = stopped
+        finish = "stop_sequence"
+    budget = max_tokens
+    blocks: list[PlannedBlock] = []
+    calls = 0
+    for group in kept:
+        tokens = tokenize("".join(group.parts))
+        parts = group.parts
+        if budget is not None and len(tokens) > budget:
+            tokens = tokens[:budget]
+            parts = _cut_parts(parts, sum(len(token) for token in tokens))
+            finish, stop_sequence = "length", None
+        parts = tuple(part for part in parts if part)
+        if parts:
+            call = None
+            if group.kind == "tool_call" and group.tool is not None:
+                call = ToolCall(calls, uuid.uuid4().hex[:24], group.tool)
+                calls += 1
+            block = Block(len(blocks), group.kind, call)
+            blocks.append(PlannedBlock(block, _deltas(parts, tokens, mode)))
+        if finish == "length":
+            break
+        if budget is not None:
+            budget -= len(tokens)
+    if finish == "stop" and calls:
+        finish = "tool_calls"
+    return AnswerPlan(tuple(blocks), finish, "" if finish else rule.error, stop_sequence)
 
 
 @dataclass(frozen=True)
@@ -202,9 +329,25 @@ class Pace:
 
 
 @dataclass(frozen=True)
-class TextDelta:
-    """Send this text."""
+class BlockStart:
+    """A block begins (sent before the wait for its first piece)."""
 
+    block: Block
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Send this piece of the block: reasoning or answer text, argument JSON, object JSON."""
+
+    block: Block
+    text: str
+
+
+@dataclass(frozen=True)
+class BlockEnd:
+    """The block is complete; ``text`` is all it sent."""
+
+    block: Block
     text: str
 
 
@@ -215,11 +358,15 @@ class KeepAlive:
 
 @dataclass(frozen=True)
 class Finished:
-    """The answer ended; ``reason`` is the plan's finish reason."""
+    """The answer ended; ``reason`` is the plan's finish reason.
+
+    ``output_tokens`` counts every token sent, ``reasoning_tokens`` those of reasoning blocks.
+    """
 
     reason: FinishReason
     output_tokens: int
     stop_sequence: str | None = None
+    reasoning_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -231,7 +378,7 @@ class Failed:
     output_tokens: int
 
 
-PlayEvent = TextDelta | KeepAlive | Finished | Failed
+PlayEvent = BlockStart | Piece | BlockEnd | KeepAlive | Finished | Failed
 KEEP_ALIVE = KeepAlive()
 
 
@@ -250,42 +397,69 @@ async def play(
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout if timeout > 0 else None
-    sent = 0
-    for delta, wait in zip(plan.deltas, pace.waits(plan.deltas), strict=True):
-        until = loop.time() + wait
-        timed_out = deadline is not None and until >= deadline
-        if deadline is not None:
-            until = min(until, deadline)
-        while 0 < keepalive < until - loop.time():
-            await asyncio.sleep(keepalive)
-            yield KEEP_ALIVE
-        # Sleep even for a zero wait: the answer stays cancellable and shares the loop.
-        await asyncio.sleep(max(0.0, until - loop.time()))
-        if timed_out:
-            yield Failed("timeout", timeout_message, sent)
-            return
-        sent += delta.tokens
-        yield TextDelta(delta.text)
+    waits = iter(pace.waits(plan.deltas))
+    sent = reasoning = 0
+    for number, planned in enumerate(plan.blocks):
+        block = planned.block
+        yield BlockStart(block)
+        pieces: list[str] = []
+        for delta in planned.deltas:
+            until = loop.time() + next(waits)
+            timed_out = deadline is not None and until >= deadline
+            if deadline is not None:
+                until = min(until, deadline)
+            while 0 < keepalive < until - loop.time():
+                await asyncio.sleep(keepalive)
+                yield KEEP_ALIVE
+            # Sleep even for a zero wait: the answer stays cancellable and shares the loop.
+            await asyncio.sleep(max(0.0, until - loop.time()))
+            if timed_out:
+                yield Failed("timeout", timeout_message, sent)
+                return
+            sent += delta.tokens
+            if block.kind == "reasoning":
+                reasoning += delta.tokens
+            pieces.append(delta.text)
+            yield Piece(block, delta.text)
+        if plan.finish is not None or number < len(plan.blocks) - 1:
+            yield BlockEnd(block, "".join(pieces))
     if plan.finish is None:
         yield Failed("rule", plan.error, sent)
     else:
-        yield Finished(plan.finish, sent, plan.stop_sequence)
+        yield Finished(plan.finish, sent, plan.stop_sequence, reasoning)
 
 
 @dataclass(frozen=True)
 class Collected:
-    """A whole answer for a non-streaming response: its text and how it ended."""
+    """A whole answer for a non-streaming response: its blocks with their text, how it ended."""
 
-    text: str
+    blocks: tuple[tuple[Block, str], ...]
     end: Finished | Failed
+
+    @property
+    def text(self) -> str:
+        """The answer text (text and object blocks)."""
+        return "".join(text for block, text in self.blocks if block.kind in _TEXT_KINDS)
+
+    @property
+    def reasoning(self) -> str:
+        """The reasoning text."""
+        return "".join(text for block, text in self.blocks if block.kind == "reasoning")
+
+    @property
+    def tool_calls(self) -> tuple[tuple[ToolCall, str], ...]:
+        """Each tool call with its arguments JSON."""
+        return tuple((block.call, text) for block, text in self.blocks if block.call is not None)
 
 
 async def collect(events: AsyncIterator[PlayEvent]) -> Collected:
-    """Run a playback to its end and gather the text."""
-    pieces: list[str] = []
+    """Run a playback to its end and gather each block's text."""
+    blocks: list[tuple[Block, list[str]]] = []
     async for event in events:
-        if isinstance(event, TextDelta):
-            pieces.append(event.text)
+        if isinstance(event, BlockStart):
+            blocks.append((event.block, []))
+        elif isinstance(event, Piece):
+            blocks[-1][1].append(event.text)
         elif isinstance(event, Finished | Failed):
-            return Collected("".join(pieces), event)
+            return Collected(tuple((block, "".join(texts)) for block, texts in blocks), event)
     raise RuntimeError("playback ended without Finished or Failed")

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import pytest
-from quart import Quart, Response
+from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
 from quart_qa.dialects.openai_chat import openai_api
@@ -19,9 +19,17 @@ from quart_qa.dialects.state import get_llm_state
 from quart_qa.settings.config import Settings
 from quart_qa.web.errors import ApiError
 from tests.support.apps import AppFactory
+from tests.support.frames import (
+    TIMEOUT,
+    body_of,
+    named_events,
+    openai_chunks,
+    payload,
+    post,
+    stream_frames,
+)
 from tests.support.llm_server import FAILURE, GREETING, GREETING_TOKENS, LONG_PARTS, llm_settings
 
-TIMEOUT = 5.0
 CHAT = "/v1/chat/completions"
 MESSAGES = "/v1/messages"
 MODELS: dict[str, dict[str, Any]] = {"fast": {}, "parts": {"deltas": "part"}, "slow": {"ttft": 0.1}}
@@ -45,46 +53,6 @@ def anthropic(question: str = "hi", **fields: object) -> dict[str, Any]:
         "messages": [{"role": "user", "content": question}],
         **fields,
     }
-
-
-async def post(
-    client: Client, path: str, body: Any, headers: dict[str, str] | None = None
-) -> Response:
-    async with asyncio.timeout(TIMEOUT):
-        response = await client.post(path, json=body, headers=headers)
-        await response.get_data()
-    return response
-
-
-async def body_of(response: Response) -> Any:
-    return json.loads(await response.get_data(as_text=True))
-
-
-async def stream_frames(client: Client, path: str, body: Any) -> list[list[str]]:
-    """The lines of every frame (split at blank lines) of a whole 200 event stream."""
-    response = await post(client, path, body)
-    assert response.status_code == 200, await response.get_data(as_text=True)
-    assert response.headers["Content-Type"] == "text/event-stream; charset=utf-8"
-    assert response.headers["Cache-Control"] == "no-cache"
-    text = await response.get_data(as_text=True)
-    assert text.endswith("\n\n")
-    return [frame.split("\n") for frame in text[:-2].split("\n\n")]
-
-
-def payload(line: str) -> dict[str, Any]:
-    """The JSON of a ``data:`` line, checked to be compact one-line JSON."""
-    assert line.startswith("data: "), line
-    raw = line.removeprefix("data: ")
-    value: dict[str, Any] = json.loads(raw)
-    assert raw == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return value
-
-
-def openai_chunks(frames: list[list[str]]) -> list[dict[str, Any]]:
-    """The chunks of an OpenAI stream: one ``data:`` line a frame, ``[DONE]`` last."""
-    assert all(len(frame) == 1 for frame in frames), frames
-    assert frames[-1] == ["data: [DONE]"]
-    return [payload(frame[0]) for frame in frames[:-1]]
 
 
 # --- OpenAI: streaming -----------------------------------------------------------------------
@@ -402,18 +370,7 @@ async def test_unexpected_errors_use_the_api_shape(
 # --- Anthropic -------------------------------------------------------------------------------
 
 
-def anthropic_events(frames: list[list[str]]) -> list[tuple[str, dict[str, Any]]]:
-    """``(event, data)`` for every frame; each is ``event: X`` then ``data: {"type": X, ...}``."""
-    events = []
-    for frame in frames:
-        assert len(frame) == 2, frame
-        assert frame[0].startswith("event: ")
-        name = frame[0].removeprefix("event: ")
-        data = payload(frame[1])
-        assert next(iter(data)) == "type"
-        assert data["type"] == name
-        events.append((name, data))
-    return events
+anthropic_events = named_events
 
 
 async def test_anthropic_stream(client: Client) -> None:
@@ -465,7 +422,12 @@ async def test_anthropic_stream(client: Client) -> None:
     assert events[-2][1] == {
         "type": "message_delta",
         "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-        "usage": {"output_tokens": len(GREETING_TOKENS)},
+        "usage": {  # input_tokens here too: langchain-anthropic reads usage only from here
+            "input_tokens": 1,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": len(GREETING_TOKENS),
+        },
     }
     assert events[-1][1] == {"type": "message_stop"}
 

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import aclosing
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quart_qa.settings.answers import AnswerRule, rule_from_mapping
+from quart_qa.settings.answers import AnswerRule, Step, rule_from_mapping
 from quart_qa.settings.config import StreamSettings
 from quart_qa.settings.model_presets import ModelPreset
 from quart_qa.streaming.completions import (
     AnswerPlan,
+    Block,
+    BlockEnd,
+    BlockStart,
     Failed,
     Finished,
     KeepAlive,
     Pace,
+    Piece,
     PlannedDelta,
     PlayEvent,
-    TextDelta,
     collect,
     count_tokens,
     plan_answer,
@@ -29,6 +33,11 @@ from quart_qa.streaming.completions import (
 )
 
 GREETING = rule_from_mapping({"text": "Hello there! This is a scripted answer."}, "answers[0]")
+TEXT = Block(0, "text")
+
+
+def text_rule(parts: tuple[str, ...], **options: Any) -> AnswerRule:
+    return AnswerRule((Step("text", parts),), **options)
 
 
 @given(st.text())
@@ -103,7 +112,7 @@ def test_plan_stops_before_a_stop_sequence() -> None:
 
 
 def test_plan_of_a_failing_rule() -> None:
-    rule = AnswerRule(parts=("One. ", "Two. ", "Never."), fail_after=2, error="boom")
+    rule = text_rule(("One. ", "Two. ", "Never."), fail_after=2, error="boom")
     plan = plan_answer(rule)
     assert plan.finish is None
     assert plan.error == "boom"
@@ -111,19 +120,19 @@ def test_plan_of_a_failing_rule() -> None:
 
 
 def test_stop_sequence_before_the_failure_point_wins() -> None:
-    rule = AnswerRule(parts=("One. ", "Two. ", "Never."), fail_after=2, error="boom")
+    rule = text_rule(("One. ", "Two. ", "Never."), fail_after=2, error="boom")
     assert plan_answer(rule, stop=["Two"]).finish == "stop_sequence"
     assert plan_answer(rule, stop=["Never"]).finish is None
 
 
 def test_max_tokens_before_the_failure_point_wins() -> None:
-    rule = AnswerRule(parts=("One. ", "Two. ", "Never."), fail_after=2, error="boom")
+    rule = text_rule(("One. ", "Two. ", "Never."), fail_after=2, error="boom")
     assert plan_answer(rule, max_tokens=2).finish == "length"
     assert plan_answer(rule, max_tokens=5).finish is None  # "One", ".", " Two", ".", " "
 
 
 def test_fail_after_zero_sends_nothing() -> None:
-    rule = AnswerRule(parts=("Never.",), fail_after=0)
+    rule = text_rule(("Never.",), fail_after=0)
     plan = plan_answer(rule)
     assert plan.deltas == ()
     assert plan.finish is None
@@ -145,7 +154,7 @@ def test_model_pace_replaces_the_stream_settings() -> None:
 
 
 def test_rule_delays_win_over_the_model_pace() -> None:
-    rule = AnswerRule(parts=("a",), delay=2.0, first_chunk_delay=0.0)
+    rule = text_rule(("a",), delay=2.0, first_chunk_delay=0.0)
     model = ModelPreset("m", ttft=1.5, tokens_per_second=20)
     pace = Pace.resolve(STREAM, rule, model)
     assert pace.first == 0.0
@@ -189,31 +198,40 @@ async def events_of(
 async def test_play_sends_every_delta_then_finished() -> None:
     events = await events_of(plan_answer(GREETING, max_tokens=3), Pace())
     assert events == [
-        TextDelta("Hello"),
-        TextDelta(" there"),
-        TextDelta("!"),
+        BlockStart(TEXT),
+        Piece(TEXT, "Hello"),
+        Piece(TEXT, " there"),
+        Piece(TEXT, "!"),
+        BlockEnd(TEXT, "Hello there!"),
         Finished("length", 3),
     ]
 
 
 async def test_play_ends_a_failing_rule_with_failed() -> None:
-    rule = AnswerRule(parts=("One. ", "Two."), fail_after=1, error="boom")
+    rule = text_rule(("One. ", "Two."), fail_after=1, error="boom")
     events = await events_of(plan_answer(rule), Pace())
-    assert events == [TextDelta("One"), TextDelta("."), TextDelta(" "), Failed("rule", "boom", 3)]
+    assert events == [  # the failing block is left open
+        BlockStart(TEXT),
+        Piece(TEXT, "One"),
+        Piece(TEXT, "."),
+        Piece(TEXT, " "),
+        Failed("rule", "boom", 3),
+    ]
 
 
 async def test_play_times_out() -> None:
     events = await events_of(
         plan_answer(GREETING), Pace(part_delay=10.0), timeout=0.05, timeout_message="too slow"
     )
-    assert events == [TextDelta("Hello"), Failed("timeout", "too slow", 1)]
+    assert events == [BlockStart(TEXT), Piece(TEXT, "Hello"), Failed("timeout", "too slow", 1)]
 
 
 async def test_play_sends_keep_alives_during_long_pauses() -> None:
     events = await events_of(plan_answer(GREETING, max_tokens=1), Pace(first=0.1), keepalive=0.02)
-    assert events[-2:] == [TextDelta("Hello"), Finished("length", 1)]
+    assert events[0] == BlockStart(TEXT)  # a block starts before the wait for its first piece
+    assert events[-3:] == [Piece(TEXT, "Hello"), BlockEnd(TEXT, "Hello"), Finished("length", 1)]
     assert 1 <= events.count(KeepAlive()) <= 4  # 0.1 s of pause, one every 0.02 s at most
-    assert set(events[:-2]) == {KeepAlive()}
+    assert set(events[1:-3]) == {KeepAlive()}
 
 
 async def test_collect_gathers_the_text() -> None:
@@ -232,7 +250,8 @@ async def test_cancelling_play_stops_it_at_once() -> None:
         async with aclosing(play(plan, Pace(part_delay=60.0))) as events:
             async for event in events:
                 seen.append(event)
-                first.set()
+                if isinstance(event, Piece):
+                    first.set()
 
     task = asyncio.create_task(consume())
     async with asyncio.timeout(5):
@@ -240,4 +259,4 @@ async def test_cancelling_play_stops_it_at_once() -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-    assert seen == [TextDelta("Hello")]
+    assert seen == [BlockStart(TEXT), Piece(TEXT, "Hello")]
