@@ -8,10 +8,12 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from .settings.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Settings, load_settings
 from .settings.errors import ConfigError
+from .settings.server import ServerSettings
 from .settings.shipped import SHIPPED_CONFIG_DIR, config_file, shipped_configs
 from .streaming.refusals import BrokerUnavailable
 
@@ -31,6 +33,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--bind", default=DEFAULT_BIND, help="HOST:PORT (default: %(default)s)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    serve.add_argument(
+        "--certfile", help="PEM certificate chain: serve HTTPS, HTTP/2 by ALPN ([server] certfile)"
+    )
+    serve.add_argument("--keyfile", help="PEM private key of --certfile ([server] keyfile)")
+    serve.add_argument(
+        "--quic-bind",
+        metavar="HOST:PORT",
+        help="also serve HTTP/3 on this UDP address; needs TLS and quart-qa[http3] "
+        "([server] quic_bind)",
+    )
     check = commands.add_parser("check-config", help="validate a config and print its rules")
     check.add_argument("path", help="TOML config file, or the name of a shipped one")
     commands.add_parser("configs", help="list the configs shipped with quart-qa")
@@ -73,14 +85,30 @@ def _check_config(path_or_name: str) -> int:
     return 0
 
 
-def _serve(config_arg: str | None, bind: str, workers: int) -> int:
-    from .server import serve_app
+def _with_server_options(settings: Settings, args: argparse.Namespace) -> Settings:
+    """The [server] table with the command line's --certfile, --keyfile, --quic-bind over it."""
+    server = settings.server
+    return replace(
+        settings,
+        server=ServerSettings(
+            certfile=args.certfile or server.certfile,
+            keyfile=args.keyfile or server.keyfile,
+            quic_bind=args.quic_bind or server.quic_bind,
+        ),
+    )
 
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import check_server_settings, serve_app
+
+    workers: int = args.workers
+    bind: str = args.bind
     if workers < 1:
         print("quart-qa: --workers must be at least 1", file=sys.stderr)
         return 2
-    path = _config_path(config_arg)
-    settings = _settings_for_serve(path)
+    path = _config_path(args.config)
+    settings = _with_server_options(_settings_for_serve(path), args)
+    check_server_settings(settings.server)
     broker = settings.broker
     if workers > 1 and broker.backend == "memory":
         print(
@@ -111,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_config(args.path)
         if args.command == "configs":
             return _list_configs()
-        return _serve(args.config, args.bind, args.workers)
+        return _serve(args)
     except ConfigError as error:
         print(f"quart-qa: config error: {error}", file=sys.stderr)
         return 2

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib.util
 import logging
 import signal
+import ssl
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config as HypercornConfig
 
 from .app import create_app
 from .settings.config import Settings
+from .settings.errors import ConfigError
+from .settings.server import ServerSettings
 from .web.state import get_state
 
 log = logging.getLogger("quart_qa.server")
@@ -34,7 +38,39 @@ def hypercorn_config(bind: str, settings: Settings) -> HypercornConfig:
     config.backlog = BACKLOG
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
+    server = settings.server
+    if server.tls:  # Hypercorn then offers HTTP/2 and HTTP/1.1 by ALPN
+        config.certfile = server.certfile
+        config.keyfile = server.keyfile
+    if server.quic_bind:
+        config.quic_bind = [server.quic_bind]
     return config
+
+
+def check_server_settings(server: ServerSettings) -> None:
+    """Raise ConfigError now, not in Hypercorn's start-up, when TLS or HTTP/3 cannot work."""
+    if server.tls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(server.certfile, server.keyfile)
+        except OSError as error:  # ssl.SSLError is one too
+            raise ConfigError(
+                "server",
+                f"cannot use certfile {server.certfile!r} with keyfile {server.keyfile!r}: "
+                f"{error.strerror or error}",
+            ) from None
+    if server.quic_bind and importlib.util.find_spec("aioquic") is None:
+        raise ConfigError("server.quic_bind", "HTTP/3 needs aioquic: pip install 'quart-qa[http3]'")
+
+
+def listening_on(bind: str, server: ServerSettings) -> str:
+    """Where and how the server listens, for the start-up log line."""
+    if not server.tls:
+        return f"http://{bind}"
+    where = f"https://{bind} (HTTP/2 and HTTP/1.1"
+    if server.quic_bind:
+        where += f"; HTTP/3 on UDP {server.quic_bind}"
+    return where + ")"
 
 
 async def serve_app(settings: Settings, bind: str) -> None:
@@ -50,7 +86,9 @@ async def serve_app(settings: Settings, bind: str) -> None:
         log.info("stopping: saying goodbye to open streams")
         await get_state(app).shut_down()
 
-    log.info("quart-qa serving on http://%s (config: %s)", bind, settings.source)
+    log.info(
+        "quart-qa serving on %s (config: %s)", listening_on(bind, settings.server), settings.source
+    )
     # Everything built so far lives as long as the server: keep it out of every collection.
     gc.collect()
     gc.freeze()

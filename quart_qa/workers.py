@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hypercorn.run import run
 
-from .server import hypercorn_config
+from .server import hypercorn_config, listening_on
 from .settings.config import CONFIG_ENV_VAR, Settings
 
 log = logging.getLogger("quart_qa.server")
@@ -28,8 +28,8 @@ def serve_workers(settings: Settings, config_path: str, bind: str, workers: int)
     config.workers = workers
     config.application_path = APPLICATION_PATH
     log.info(
-        "quart-qa serving on http://%s with %d workers (config: %s)",
-        bind,
+        "quart-qa serving on %s with %d workers (config: %s)",
+        listening_on(bind, settings.server),
         workers,
         settings.source,
     )

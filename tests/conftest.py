@@ -14,6 +14,7 @@ from quart_qa.settings.config import Settings
 
 from .support.apps import IN_CI, AppFactory, fast_settings, running_app, with_redis
 from .support.redis_server import RedisServer, redis_server, redis_server_path
+from .support.tls import TlsFiles, make_tls_files
 from .support.wheel import InstalledWheel, build_wheel, install_wheel
 
 BACKENDS = ("memory", "redis")
@@ -91,3 +92,9 @@ def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> InstalledWheel:
     """quart-qa's wheel, built once a session and installed in a fresh virtual environment."""
     workdir = tmp_path_factory.mktemp("wheel")
     return install_wheel(build_wheel(workdir), workdir)
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A throwaway CA and a certificate for 127.0.0.1 it signed, made once a session."""
+    return make_tls_files(tmp_path_factory.mktemp("tls"))

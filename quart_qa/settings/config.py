@@ -24,6 +24,7 @@ from .broker import BrokerSettings
 from .cors import CorsSettings
 from .errors import ConfigError
 from .model_presets import ModelPreset, models_from_mapping
+from .server import ServerSettings
 from .shipped import config_file
 
 DEFAULT_CONFIG_PATH = Path("config/default.toml")
@@ -105,6 +106,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     cors: CorsSettings = field(default_factory=CorsSettings)
     broker: BrokerSettings = field(default_factory=BrokerSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
     answers: tuple[AnswerRule, ...] = field(default_factory=_seed_rules)
     models: tuple[ModelPreset, ...] = ()  # empty: the LLM APIs accept any model name
     source: str = "<embedded defaults>"
@@ -121,6 +123,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "auth": AuthSettings,
     "cors": CorsSettings,
     "broker": BrokerSettings,
+    "server": ServerSettings,
 }
 
 

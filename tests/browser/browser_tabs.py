@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page
 
 from tests.browser.chat_page import ChatPage
@@ -13,6 +16,9 @@ from tests.support.live_server import QaServer
 
 TIMEOUT_MS = 5_000  # every Playwright wait and expect, unless a test says otherwise
 DESKTOP = {"width": 1024, "height": 720}
+# Each phase's report, kept on the test item (by conftest.py) so that a fixture can tell that
+# its test failed.
+REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
 class Tabs:
@@ -61,3 +67,16 @@ class Tabs:
     def _on_dialog(self, dialog: Dialog) -> None:
         self.dialogs.append(f"{dialog.type}: {dialog.message}")
         dialog.dismiss()
+
+
+@contextlib.contextmanager
+def checked_tabs(
+    browser: Browser, artifacts: Path, request: pytest.FixtureRequest
+) -> Iterator[Tabs]:
+    """Tabs of ``browser`` for the requesting test; afterwards, no uncaught error, no dialog."""
+    tabs = Tabs(browser, artifacts, request.node.name)
+    yield tabs
+    reports = request.node.stash.get(REPORTS, {})
+    tabs.close(failed=any(report.failed for report in reports.values()))
+    assert not tabs.page_errors, f"uncaught errors in the page: {tabs.page_errors}"
+    assert not tabs.dialogs, f"the page opened dialogs: {tabs.dialogs}"

@@ -8,15 +8,15 @@ test gets fresh browser contexts, so tabs never share sessionStorage by accident
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.browser.browser_tabs import TIMEOUT_MS, Tabs
+from tests.browser.browser_tabs import REPORTS, TIMEOUT_MS, Tabs, checked_tabs
 from tests.browser.chat_page import FAST_CONFIG, ChatPage
 from tests.support.apps import IN_CI, ROOT
 from tests.support.live_server import QaServer
@@ -27,8 +27,6 @@ CHROMIUM = Path(os.environ.get("QA_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 expect.set_options(timeout=TIMEOUT_MS)
-
-_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -43,7 +41,7 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Keep each phase's report on the item, so a fixture can tell that its test failed."""
     report = yield
-    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    item.stash.setdefault(REPORTS, {})[report.when] = report
     return report
 
 
@@ -60,17 +58,40 @@ def artifacts() -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as running:
+        yield running
+
+
+def _launch(playwright: Playwright, *extra_args: str) -> Browser:
     if not CHROMIUM.is_file():
         _no_browser(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set QA_CHROMIUM)")
-    with sync_playwright() as playwright:
-        try:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-            )
-        except PlaywrightError as error:
-            _no_browser(f"Chromium at {CHROMIUM} does not start: {error.message}")
-        yield browser
+    try:
+        return playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *extra_args]
+        )
+    except PlaywrightError as error:
+        _no_browser(f"Chromium at {CHROMIUM} does not start: {error.message}")
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = _launch(playwright)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def launch_browser(playwright: Playwright) -> Iterator[Callable[..., Browser]]:
+    """Starts Chromium with more command-line flags; each closes with the module."""
+    launched: list[Browser] = []
+
+    def launch(*extra_args: str) -> Browser:
+        launched.append(_launch(playwright, *extra_args))
+        return launched[-1]
+
+    yield launch
+    for browser in launched:
         browser.close()
 
 
@@ -83,12 +104,8 @@ def qa_server(artifacts: Path) -> Iterator[QaServer]:
 
 @pytest.fixture
 def tabs(browser: Browser, artifacts: Path, request: pytest.FixtureRequest) -> Iterator[Tabs]:
-    tabs = Tabs(browser, artifacts, request.node.name)
-    yield tabs
-    reports = request.node.stash.get(_REPORTS, {})
-    tabs.close(failed=any(report.failed for report in reports.values()))
-    assert not tabs.page_errors, f"uncaught errors in the page: {tabs.page_errors}"
-    assert not tabs.dialogs, f"the page opened dialogs: {tabs.dialogs}"
+    with checked_tabs(browser, artifacts, request) as tabs:
+        yield tabs
 
 
 @pytest.fixture

@@ -1,6 +1,9 @@
-"""``quart-qa configs`` and configs named on the command line, run in this process."""
+"""The command line, run in this process: ``configs``, configs by name, and the TLS options
+refused before anything listens."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +33,30 @@ def test_serve_refuses_an_unknown_name_in_one_line(capsys: pytest.CaptureFixture
     error = capsys.readouterr().err.strip()
     assert error.startswith("quart-qa: config error: englsh-demo: no such file, nor a shipped")
     assert "\n" not in error
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        (["--certfile", "cert.pem"], "server.keyfile: certfile and keyfile go together"),
+        (["--quic-bind", "127.0.0.1:0"], "server.quic_bind: HTTP/3 needs TLS"),
+        (["--certfile", "absent.pem", "--keyfile", "absent.pem"], "cannot use certfile"),
+    ],
+)
+def test_unusable_tls_options_stop_serve_in_one_line(
+    options: list[str], problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--bind", "127.0.0.1:0", *options]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("quart-qa: config error: ")
+    assert problem in error
+    assert "\n" not in error
+
+
+def test_a_key_that_is_not_the_certificates_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "cert.pem").write_text("not a certificate\n", encoding="utf-8")
+    options = ["--certfile", str(tmp_path / "cert.pem"), "--keyfile", str(tmp_path / "cert.pem")]
+    assert main(["serve", "--bind", "127.0.0.1:0", *options]) == 2
+    assert "cannot use certfile" in capsys.readouterr().err

@@ -122,6 +122,10 @@ BAD_CONFIGS = [
     ('[[answers]]\ntext = "a b"\nchunk_by = "line"', "answers[0].chunk_by", "must be one of"),
     ('[[answers]]\nparts = ["a"]\nchunk_by = "word"', "answers[0].chunk_by", "only applies"),
     ("answers = 3", "answers", "non-empty array"),
+    ('[server]\ncertfile = "cert.pem"', "server.keyfile", "certfile and keyfile go together"),
+    ('[server]\nkeyfile = "key.pem"', "server.certfile", "certfile and keyfile go together"),
+    ('[server]\nquic_bind = "127.0.0.1:8443"', "server.quic_bind", "HTTP/3 needs TLS"),
+    ("[server]\ncertfile = 443", "server.certfile", "must be a string"),
 ]
 
 
@@ -138,6 +142,14 @@ def test_bad_config_names_file_key_and_problem(
     assert where in message
     assert problem in message
     assert "\n" not in message
+
+
+def test_server_table_turns_on_tls_and_http3() -> None:
+    table = {"certfile": "cert.pem", "keyfile": "key.pem", "quic_bind": "[::]:8443"}
+    server = settings_from_mapping({"server": table}).server
+    assert (server.certfile, server.keyfile, server.quic_bind) == tuple(table.values())
+    assert server.tls
+    assert not settings_from_mapping({}).server.tls
 
 
 def test_missing_file(tmp_path: Path) -> None:
