@@ -41,6 +41,7 @@ from ..streaming.sse import encode_event
 from ..web.errors import ApiError
 from .requests import (
     LlmApiError,
+    answer_response,
     check_question_length,
     compact_json,
     content_text,
@@ -67,11 +68,6 @@ from .state import LlmState, get_llm_state
 API = "anthropic"
 ANTHROPIC_VERSION_HEADER = "anthropic-version"
 ROLES = ("user", "assistant")
-SSE_HEADERS = {
-    "Content-Type": "text/event-stream; charset=utf-8",
-    "Cache-Control": "no-cache",
-    "X-Accel-Buffering": "no",
-}
 STOP_REASONS: dict[FinishReason, str] = {
     "stop": "end_turn",
     "length": "max_tokens",
@@ -391,13 +387,7 @@ async def messages() -> Response:
     )
     message = Message(state, parsed, model, plan, pace, f"msg_{uuid.uuid4().hex[:24]}")
     headers = {"request-id": f"req_{uuid.uuid4().hex[:24]}"}
-    if not parsed.stream:
-        response = json_response(await message.body())
-        response.headers.update(headers)
-        return response
-    response = Response(message.frames(), status=200, headers={**SSE_HEADERS, **headers})
-    response.timeout = None  # paced by the answer, bounded by stream.answer_timeout
-    return response
+    return await answer_response(parsed.stream, message.body, message.frames, headers)
 
 
 def _model_info(state: LlmState, model: ModelPreset) -> dict[str, Any]:

@@ -7,13 +7,17 @@ from quart import Quart
 from ..settings.config import Settings
 from .anthropic import anthropic_api
 from .openai_chat import openai_api
+from .responses import responses_api
 from .state import LlmState
+from .unknown_routes import register_unknown_routes
 
 
 def init_llm_apis(app: Quart, settings: Settings) -> LlmState:
-    """Register the LLM state and both blueprints on ``app``."""
+    """Register the LLM state and the dialects' blueprints on ``app``."""
     state = LlmState(settings)
     state.init_app(app)
     app.register_blueprint(openai_api)
     app.register_blueprint(anthropic_api)
+    app.register_blueprint(responses_api)
+    register_unknown_routes(app)
     return state

@@ -38,10 +38,10 @@ from .access import api_caller
 from .anthropic import ANTHROPIC_VERSION_HEADER, anthropic_model, anthropic_model_list
 from .requests import (
     LlmApiError,
+    answer_response,
     check_question_length,
     compact_json,
     content_text,
-    forced_tool,
     get_bool,
     get_int,
     get_messages,
@@ -53,6 +53,7 @@ from .requests import (
     invalid_value,
     json_response,
     last_user_text,
+    openai_tool_choice,
     param_of,
     read_json_object,
     register_error_handlers,
@@ -68,11 +69,6 @@ ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 MAX_STOP_SEQUENCES = 4
 SYSTEM_FINGERPRINT = "fp_quart_qa"
 OWNED_BY = "quart-qa"
-SSE_HEADERS = {
-    "Content-Type": "text/event-stream; charset=utf-8",
-    "Cache-Control": "no-cache",
-    "X-Accel-Buffering": "no",
-}
 DONE_FRAME = b"data: [DONE]\n\n"
 KEEP_ALIVE_FRAME = encode_comment("keep-alive")
 FINISH_REASONS: dict[FinishReason, str] = {
@@ -149,18 +145,7 @@ def parse_tools(body: dict[str, Any]) -> tuple[ToolSpec, ...]:
 
 def parse_tool_choice(body: dict[str, Any], tools: Sequence[ToolSpec]) -> ToolChoice:
     """``tool_choice``: ``none``, ``auto``, ``required`` or ``{"type": "function", ...}``."""
-    choice = body.get("tool_choice")
-    if choice is None or choice == "auto":
-        return ToolChoice()
-    if choice in ("none", "required"):
-        return ToolChoice(choice)
-    if isinstance(choice, dict) and choice.get("type") == "function":
-        function = get_object(choice, "function", "tool_choice.function") or {}
-        name = get_name(function, "name", "tool_choice.function.name")
-        return forced_tool(tools, name, "tool_choice")
-    if isinstance(choice, dict):
-        return ToolChoice()  # allowed_tools, custom tools: the script decides
-    raise invalid_value("tool_choice", "must be 'none', 'auto', 'required' or an object.")
+    return openai_tool_choice(body, tools, ("function", "name"))
 
 
 def parse_response_format(body: dict[str, Any]) -> OutputFormat:
@@ -402,13 +387,7 @@ async def chat_completions() -> Response:
         state, chat, model, plan, pace, f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     )
     headers = {"x-request-id": f"req_{uuid.uuid4().hex}"}
-    if not chat.stream:
-        response = json_response(await completion.body())
-        response.headers.update(headers)
-        return response
-    response = Response(completion.frames(), status=200, headers={**SSE_HEADERS, **headers})
-    response.timeout = None  # paced by the answer, bounded by stream.answer_timeout
-    return response
+    return await answer_response(chat.stream, completion.body, completion.frames, headers)
 
 
 def _model_object(state: LlmState, model: ModelPreset) -> dict[str, Any]:

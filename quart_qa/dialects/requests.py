@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from quart import Blueprint, Response, request
@@ -18,6 +18,12 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from ..settings.model_presets import MAX_NAME_CHARS as MAX_MODEL_CHARS
 from ..web.errors import ApiError
 from .shaping import ToolChoice, ToolSpec
+
+SSE_HEADERS = {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
 
 
 class LlmApiError(ApiError):
@@ -318,3 +324,42 @@ def forced_tool(tools: Sequence[ToolSpec], name: str, param: str) -> ToolChoice:
 def tool_name_of_call(calls: dict[str, str], call_id: object) -> str:
     """The tool a result answers, from the calls seen so far (``""`` when unknown)."""
     return calls.get(call_id, "") if isinstance(call_id, str) else ""
+
+
+def openai_tool_choice(
+    body: Mapping[str, Any], tools: Sequence[ToolSpec], name_at: Sequence[str]
+) -> ToolChoice:
+    """``tool_choice`` as both OpenAI APIs take it: ``none``, ``auto``, ``required`` or a
+    ``{"type": "function", ...}`` object with the name at the keys ``name_at``."""
+    choice = body.get("tool_choice")
+    if choice is None or choice == "auto":
+        return ToolChoice()
+    if choice in ("none", "required"):
+        return ToolChoice(choice)
+    if not isinstance(choice, dict):
+        raise invalid_value("tool_choice", "must be 'none', 'auto', 'required' or an object.")
+    if choice.get("type") != "function":
+        return ToolChoice()  # allowed_tools, custom or hosted tools: the script decides
+    where, holder = "tool_choice", choice
+    for key in name_at[:-1]:
+        where = f"{where}.{key}"
+        holder = get_object(holder, key, where) or {}
+    name = get_name(holder, name_at[-1], f"{where}.{name_at[-1]}")
+    return forced_tool(tools, name, "tool_choice")
+
+
+async def answer_response(
+    stream: bool,
+    whole: Callable[[], Awaitable[Mapping[str, Any]]],
+    frames: Callable[[], AsyncIterator[bytes]],
+    headers: Mapping[str, str],
+) -> Response:
+    """The whole answer as JSON, or its event stream (paced by the answer, bounded by
+    ``stream.answer_timeout``, so without Quart's response timeout)."""
+    if not stream:
+        response = json_response(await whole())
+        response.headers.update(headers)
+        return response
+    response = Response(frames(), status=200, headers={**SSE_HEADERS, **headers})
+    response.timeout = None
+    return response

@@ -33,6 +33,7 @@ from ..streaming.completions import (
 from ..streaming.rate_limit import RateLimiter
 from .access import check_api_access
 from .requests import LlmApiError
+from .response_store import ResponseStore
 from .schema_values import SchemaValues
 from .shaping import AnswerRequest, CannotShape, shape_steps
 
@@ -137,6 +138,7 @@ class LlmState:
     created: int = field(default_factory=lambda: int(time.time()))
     rate_limiter: RateLimiter = field(init=False)
     schema_values: SchemaValues = field(default_factory=SchemaValues)
+    responses: ResponseStore = field(default_factory=ResponseStore)
 
     def __post_init__(self) -> None:
         self.rate_limiter = RateLimiter(self.settings.limits.asks_per_minute)

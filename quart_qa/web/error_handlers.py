@@ -66,6 +66,20 @@ def _describe_validation(error: Exception) -> ApiError:
     return ApiError(400, code, "; ".join(problems))
 
 
+def allow_header(error: HTTPException) -> dict[str, str]:
+    """The ``Allow`` header of a 405 (empty for other errors)."""
+    return {k: v for k, v in error.get_headers() if k.lower() == "allow"}
+
+
+def http_error_response(error: HTTPException) -> Response:
+    """The JSON response for a routing or HTTP error (404, 405, 413, ...)."""
+    status = error.code or 500
+    response = error_response(ApiError(status, _snake(error.name), error.description or error.name))
+    if status == 405:
+        response.headers.update(allow_header(error))
+    return response
+
+
 def register_error_handlers(app: Quart) -> None:
     """Install the handlers on ``app``."""
 
@@ -83,13 +97,7 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:
-        status = error.code or 500
-        response = error_response(
-            ApiError(status, _snake(error.name), error.description or error.name)
-        )
-        if status == 405 and (allowed := error.get_headers()):
-            response.headers.update({k: v for k, v in allowed if k.lower() == "allow"})
-        return response
+        return http_error_response(error)
 
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception) -> Response:
