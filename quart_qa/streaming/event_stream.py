@@ -74,9 +74,19 @@ class EventStream:
             raise StopAsyncIteration
         return frames
 
+    @property
+    def close_reason(self) -> str | None:
+        """Why the stream ended (a :class:`CloseReason`); None while it runs."""
+        return self._connection.subscription.close_reason
+
     def client_gone(self) -> None:
         """The client disconnected: end the stream at its next wait."""
         self._connection.subscription.close(CloseReason.CLIENT_GONE)
+
+    def too_slow(self) -> None:
+        """The client stopped taking what else it is sent: cut it as a slow reader."""
+        self._connection.subscription.close(CloseReason.SLOW_CONSUMER)
+        self._abort()
 
     def _abort(self) -> None:
         """A reader too slow for its queue: cut the connection, even mid-write.

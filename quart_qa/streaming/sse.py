@@ -10,6 +10,7 @@ a Python string, but UTF-8 cannot encode) become U+FFFD, so encoding never fails
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _FORBIDDEN_IN_FIELD = re.compile(r"[\r\n\x00]")
@@ -60,3 +61,38 @@ def encode_comment(text: str = "") -> bytes:
         b"".join(_utf8(f":{' ' if line else ''}{line}\n") for line in _LINE_BREAK.split(text))
         + b"\n"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedEvent:
+    """One event read back from frames :func:`encode_event` wrote."""
+
+    event: str
+    data: str
+    event_id: str | None = None
+    retry: int | None = None
+
+
+def decode_events(frames: bytes) -> list[DecodedEvent]:
+    """The events in ``frames`` written by this module, comments (heartbeats) skipped.
+
+    Not a general SSE parser: it reads only this module's own output (``field: value``
+    lines, LF line ends, a blank line after each event), to re-frame the stream for another
+    transport. Data lines are joined with LF, as an EventSource client joins them.
+    """
+    events = []
+    for block in frames.decode("utf-8").split("\n\n"):
+        name, event_id, retry, data = "message", None, None, []
+        for line in block.split("\n"):
+            field, _, value = line.partition(": ")
+            if field == "data":
+                data.append(value)
+            elif field == "event":
+                name = value
+            elif field == "id":
+                event_id = value
+            elif field == "retry":
+                retry = int(value)
+        if data:  # comments, and the empty tail after the last blank line, have no data line
+            events.append(DecodedEvent(name, "\n".join(data), event_id, retry))
+    return events

@@ -1,10 +1,10 @@
-"""Accepting one question: the rules shared by the Quart route and the ASGI fast path."""
+"""Asking and cancelling: the rules shared by the routes, the ASGI fast path and the socket."""
 
 from __future__ import annotations
 
 from ..streaming.answer_runner import render
 from .errors import ApiError
-from .models import AskAccepted
+from .models import AskAccepted, CancelAccepted
 from .state import AppState
 
 
@@ -22,3 +22,13 @@ async def accept_question(state: AppState, user_id: str, question: str) -> AskAc
     answer = await state.broker.submit(user_id, question)
     message = render(state.settings.messages.submitted, user_id=user_id, question=question)
     return AskAccepted(answer_id=answer.answer_id, message=message)
+
+
+async def cancel_answer(state: AppState, user_id: str) -> CancelAccepted:
+    """Stop the running answer of ``user_id`` and drop its queue; a refusal when none runs."""
+    result = await state.broker.cancel(user_id)
+    return CancelAccepted(
+        answer_id=result.answer_id,
+        dropped=result.dropped,
+        message=state.settings.messages.answer_cancelled,
+    )

@@ -13,6 +13,7 @@ import secrets
 
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from quart import Request
+from quart.wrappers.base import BaseRequestWebsocket
 
 from ..settings.auth import AuthSettings
 from .errors import ApiError
@@ -79,8 +80,8 @@ def check_user_access(settings: AuthSettings, user_id: str, token: str | None) -
         raise ApiError(403, "wrong_user", "the session token belongs to another user")
 
 
-def request_token(request: Request) -> str | None:
-    """The bearer token of ``request``: the ``Authorization`` header, else ``?token=``."""
+def request_token(request: BaseRequestWebsocket) -> str | None:
+    """The bearer token of a request or WebSocket: ``Authorization`` header, else ``?token=``."""
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()

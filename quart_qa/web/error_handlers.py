@@ -50,7 +50,7 @@ def _snake(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
-def _describe_validation(error: Exception) -> ApiError:
+def describe_validation(error: Exception) -> ApiError:
     if not isinstance(error, ValidationError):
         return ApiError(400, "invalid_request", str(error) or "request body is invalid")
     problems = []
@@ -93,7 +93,7 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(RequestSchemaValidationError)
     async def _invalid_body(error: RequestSchemaValidationError) -> Response:
-        return error_response(_describe_validation(error.validation_error))
+        return error_response(describe_validation(error.validation_error))
 
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:

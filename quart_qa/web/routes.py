@@ -13,7 +13,7 @@ from quart_schema import (
     validate_response,
 )
 
-from .asking import accept_question
+from .asking import accept_question, cancel_answer
 from .auth import authorize_request
 from .errors import ApiError
 from .models import AskAccepted, CancelAccepted, ErrorBody, QuestionRequest
@@ -25,13 +25,18 @@ USER_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 qa = Blueprint("qa", __name__, url_prefix="/qa")
 
 
-@qa.before_request
-async def _check_request() -> None:
-    user_id = (request.view_args or {}).get("user_id", "")
+def check_user_id(user_id: str) -> None:
+    """Raise :class:`ApiError` 400 unless ``user_id`` matches :data:`USER_ID_PATTERN`."""
     if not USER_ID_PATTERN.fullmatch(user_id):
         raise ApiError(
             400, "invalid_user_id", "user_id must be 1-64 characters of A-Z, a-z, 0-9, _ or -"
         )
+
+
+@qa.before_request
+async def _check_request() -> None:
+    user_id = (request.view_args or {}).get("user_id", "")
+    check_user_id(user_id)
     authorize_request(get_state().settings.auth, user_id, request)
     if request.method == "POST" and request.endpoint == "qa.ask" and not request.is_json:
         raise ApiError(
@@ -88,13 +93,4 @@ async def ask(user_id: str) -> Response:
 @document_response(ErrorBody, 404)
 async def cancel(user_id: str) -> tuple[CancelAccepted, int]:
     """Stop the user's running answer and drop the queued ones."""
-    state = get_state()
-    result = await state.broker.cancel(user_id)
-    return (
-        CancelAccepted(
-            answer_id=result.answer_id,
-            dropped=result.dropped,
-            message=state.settings.messages.answer_cancelled,
-        ),
-        200,
-    )
+    return await cancel_answer(get_state(), user_id), 200

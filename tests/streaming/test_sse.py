@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import pytest
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quart_qa.streaming.sse import FramingError, encode_comment, encode_event
+from quart_qa.streaming.sse import (
+    DecodedEvent,
+    FramingError,
+    decode_events,
+    encode_comment,
+    encode_event,
+)
 
 
 def parse(frame: bytes) -> tuple[list[tuple[str, str, str]], list[str]]:
@@ -142,3 +148,25 @@ def test_any_comment_is_only_comments(text: str) -> None:
     events, comments = parse(frame)
     assert events == []
     assert len(comments) == len(expected_data(text).split("\n"))
+
+
+@settings(max_examples=50)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["A", "B_C"]), any_text, st.none() | st.text("0123456789-")),
+        max_size=6,
+    ),
+    st.integers(min_value=0, max_value=10**6),
+)
+def test_decode_reads_back_what_encode_wrote(
+    items: list[tuple[str, str, str | None]], retry: int
+) -> None:
+    frames = encode_event("hello", event="CONNECTED", event_id="0", retry=retry)
+    frames += b"".join(
+        encode_event(text, event=name, event_id=event_id) + encode_comment("heartbeat")
+        for name, text, event_id in items
+    )
+    assert decode_events(frames) == [
+        DecodedEvent("CONNECTED", "hello", "0", retry),
+        *(DecodedEvent(name, expected_data(text), event_id) for name, text, event_id in items),
+    ]
