@@ -17,6 +17,7 @@ from .web.pages import STATIC_DIR, pages
 from .web.routes import qa
 from .web.session_routes import sessions
 from .web.state import EXTENSION_KEY, AppState
+from .web.ws_routes import sockets
 
 
 class QAQuart(Quart):
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     register_error_handlers(app)
     app.register_blueprint(qa)
     app.register_blueprint(sessions)
+    app.register_blueprint(sockets)
     app.register_blueprint(pages)
     init_llm_apis(app, settings)
     app.register_blueprint(health)

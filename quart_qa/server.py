@@ -30,7 +30,7 @@ GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def hypercorn_config(bind: str, settings: Settings) -> HypercornConfig:
-    """Hypercorn settings for serving event streams."""
+    """Hypercorn settings for serving event streams and WebSockets."""
     config = HypercornConfig()
     config.bind = [bind]
     # Our own shutdown (answers' grace, goodbye events) runs before Hypercorn's wait starts.
@@ -38,6 +38,9 @@ def hypercorn_config(bind: str, settings: Settings) -> HypercornConfig:
     config.backlog = BACKLOG
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
+    # A WebSocket's heartbeats are pings; a message may be as big as an HTTP body, no bigger.
+    config.websocket_ping_interval = settings.stream.heartbeat or None
+    config.websocket_max_message_size = settings.limits.max_body_bytes
     server = settings.server
     if server.tls:  # Hypercorn then offers HTTP/2 and HTTP/1.1 by ALPN
         config.certfile = server.certfile
