@@ -59,12 +59,17 @@ export class QaApi {
    * @param {string | null} [lastEventId]  resume right after this event
    */
   streamUrl(lastEventId = null) {
-    const params = new URLSearchParams();
-    if (this.#token !== null) params.set("token", this.#token);
-    // A new EventSource sends no Last-Event-ID header (only its own reconnects do).
-    if (lastEventId) params.set("last_event_id", lastEventId);
-    const url = this.#url("connect");
-    return params.size > 0 ? `${url}?${params}` : url;
+    return withStreamParams(this.#url("connect"), this.#token, lastEventId);
+  }
+
+  /**
+   * URL of this user's WebSocket (`?transport=ws`): the same stream, asks and cancels.
+   * @param {string | null} [lastEventId]  resume right after this event
+   */
+  socketUrl(lastEventId = null) {
+    const url = new URL(this.#url("ws"), location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    return withStreamParams(url.href, this.#token, lastEventId);
   }
 
   /**
@@ -84,7 +89,7 @@ export class QaApi {
     return this.#post(this.#url("cancel"), null);
   }
 
-  /** @param {"connect" | "ask" | "cancel"} action */
+  /** @param {"connect" | "ws" | "ask" | "cancel"} action */
   #url(action) {
     return `${this.#base}/qa/${action}/${encodeURIComponent(this.#userId)}`;
   }
@@ -148,6 +153,20 @@ export class QaApi {
       message: typeof data?.message === "string" ? data.message : response.statusText,
     };
   }
+}
+
+/**
+ * `url` with the token (neither EventSource nor WebSocket can send headers) and the event to
+ * resume after (a new EventSource sends no Last-Event-ID header; only its own reconnects do).
+ * @param {string} url
+ * @param {string | null} token
+ * @param {string | null} lastEventId
+ */
+function withStreamParams(url, token, lastEventId) {
+  const params = new URLSearchParams();
+  if (token !== null) params.set("token", token);
+  if (lastEventId) params.set("last_event_id", lastEventId);
+  return params.size > 0 ? `${url}?${params}` : url;
 }
 
 /**

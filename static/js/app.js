@@ -4,6 +4,7 @@ import { QaApi } from "./api.js";
 import { Controls } from "./controls.js";
 import { Conversation } from "./conversation.js";
 import { resolveUserId, sessionStore } from "./identity.js";
+import { AnswerSocket } from "./socket.js";
 import { AnswerStream, Status } from "./stream.js";
 import { Transcript } from "./transcript.js";
 import { ConversationView } from "./view.js";
@@ -26,8 +27,10 @@ const wire = new WirePanel(
 
 /** @type {Conversation} */
 let conversation;
-/** @type {AnswerStream} */
+/** @type {AnswerStream | AnswerSocket} */
 let stream;
+// ?transport=ws: one WebSocket carries the stream, the asks and the cancels.
+const overSocket = new URLSearchParams(location.search).get("transport") === "ws";
 
 const controls = new Controls(document, {
   send: (question) => {
@@ -38,10 +41,9 @@ const controls = new Controls(document, {
   reconnect: () => stream.reconnect(),
   clear: () => conversation.clear(),
 });
-conversation = new Conversation(view, controls, api);
 const saved = transcript.load();
-conversation.resume(view.restore(saved.entries));
-stream = new AnswerStream((lastEventId) => api.streamUrl(lastEventId), {
+/** @type {ConstructorParameters<typeof AnswerStream>[1]} */
+const streamOptions = {
   lastEventId: saved.lastEventId,
   onEvent: (name, data, id) => {
     wire.add(name, id, data);
@@ -52,7 +54,13 @@ stream = new AnswerStream((lastEventId) => api.streamUrl(lastEventId), {
     controls.showStatus(status, attempt);
     conversation.statusChanged(status);
   },
-});
+};
+const socket = overSocket
+  ? new AnswerSocket((lastEventId) => api.socketUrl(lastEventId), streamOptions)
+  : null;
+stream = socket ?? new AnswerStream((lastEventId) => api.streamUrl(lastEventId), streamOptions);
+conversation = new Conversation(view, controls, socket ?? api);
+conversation.resume(view.restore(saved.entries));
 
 const link = /** @type {HTMLAnchorElement} */ (document.querySelector('[data-testid="user-id"]'));
 link.href = `?user=${encodeURIComponent(userId)}`;

@@ -79,10 +79,11 @@ class ChatPage:
     def user_messages(self) -> Locator:
         return self.by_id("user-message")
 
-    def open(self, user: str | None = None) -> None:
-        """Load the page (optionally on a given stream) and wait until it is connected."""
-        query = f"?user={user}" if user is not None else ""
-        self.page.goto(f"{self.base_url}/{query}")
+    def open(self, user: str | None = None, transport: str | None = None) -> None:
+        """Load the page (optionally on a given stream and transport); wait until connected."""
+        params = {"user": user, "transport": transport}
+        query = "&".join(f"{name}={value}" for name, value in params.items() if value is not None)
+        self.page.goto(f"{self.base_url}/{'?' if query else ''}{query}")
         self.expect_connected()
 
     def expect_connected(self) -> None:

@@ -1,0 +1,215 @@
+// The WebSocket transport (`?transport=ws`): the same stream as stream.js, plus ask and
+// cancel on the same socket (docs/protocol.md, "WebSocket").
+//
+// Events arrive as {"event", "id", "data"} and are handed on exactly as AnswerStream hands
+// on EventSource events. Asks and cancels carry a `ref`; the reply with the same ref
+// (accepted, cancelled or error) settles their promise with the shape api.js returns, so
+// the conversation cannot tell the transports apart. A socket that closes is opened again
+// with ?last_event_id=, so the server replays what it missed; refusals (close codes
+// 4000 + HTTP status) are retried with a backoff, like an EventSource that gave up.
+
+import { Status } from "./stream.js";
+
+const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000, 30000];
+const MAX_RETRIES = 10;
+const REFUSED = 4000; // close codes from here on are 4000 + the HTTP status of a refusal
+
+/**
+ * @typedef {import("./api.js").ApiResult} ApiResult
+ * @typedef {import("./stream.js").EventHandler} EventHandler
+ * @typedef {import("./stream.js").StatusHandler} StatusHandler
+ */
+
+export class AnswerSocket {
+  /** @type {(lastEventId: string | null) => string} */ #url;
+  /** @type {EventHandler} */ #onEvent;
+  /** @type {StatusHandler} */ #onStatus;
+  /** @type {WebSocket | null} */ #socket = null;
+  /** @type {number | undefined} */ #retryTimer = undefined;
+  /** @type {string | null} */ #lastEventId;
+  /** @type {Map<number, (result: ApiResult) => void>} */ #pending = new Map();
+  #nextRef = 1;
+  #attempt = 0;
+  #retryMs = RETRY_DELAYS_MS[0];
+  #status = Status.DISCONNECTED;
+
+  /**
+   * @param {(lastEventId: string | null) => string} url  the ws:// URL for a new socket
+   * @param {{ onEvent: EventHandler, onStatus: StatusHandler, lastEventId?: string | null }} options
+   */
+  constructor(url, { onEvent, onStatus, lastEventId = null }) {
+    this.#url = url;
+    this.#onEvent = onEvent;
+    this.#onStatus = onStatus;
+    this.#lastEventId = lastEventId;
+  }
+
+  get status() {
+    return this.#status;
+  }
+
+  /** The id of the last event received: where a new socket resumes. */
+  get lastEventId() {
+    return this.#lastEventId;
+  }
+
+  /** Open the socket (closing any current one). */
+  open() {
+    this.#stop();
+    this.#setStatus(this.#attempt > 0 ? Status.RECONNECTING : Status.CONNECTING);
+    const socket = new WebSocket(this.#url(this.#lastEventId));
+    this.#socket = socket;
+    socket.addEventListener("message", (event) => this.#received(socket, event));
+    socket.addEventListener("close", (event) => this.#closed(socket, event));
+  }
+
+  /** A fresh connection chosen by the user: the attempt count starts again. */
+  reconnect() {
+    this.#attempt = 0;
+    this.open();
+  }
+
+  close() {
+    this.#stop();
+    this.#setStatus(Status.DISCONNECTED);
+  }
+
+  /**
+   * Submit a question on the socket; the answer arrives on it too.
+   * @param {string} question
+   * @returns {Promise<ApiResult>}
+   */
+  ask(question) {
+    return this.#request({ type: "ask", question });
+  }
+
+  /**
+   * Stop the running answer and drop queued ones.
+   * @returns {Promise<ApiResult>}
+   */
+  cancel() {
+    return this.#request({ type: "cancel" });
+  }
+
+  /**
+   * @param {Record<string, unknown>} message
+   * @returns {Promise<ApiResult>}
+   */
+  #request(message) {
+    const socket = this.#socket;
+    if (socket === null || socket.readyState !== WebSocket.OPEN) {
+      return Promise.resolve(networkError("the socket is not open"));
+    }
+    const ref = this.#nextRef++;
+    socket.send(JSON.stringify({ ...message, ref }));
+    return new Promise((resolve) => this.#pending.set(ref, resolve));
+  }
+
+  /**
+   * @param {WebSocket} socket
+   * @param {MessageEvent} event
+   */
+  #received(socket, event) {
+    if (socket !== this.#socket) return;
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return; // the server sends JSON only
+    }
+    if (typeof message?.event === "string") {
+      this.#streamEvent(message);
+    } else if (typeof message?.ref === "number") {
+      this.#settle(message.ref, reply(message));
+    }
+  }
+
+  /** @param {{ event: string, id: string | null, data: string, retry?: number }} message */
+  #streamEvent({ event, id, data, retry }) {
+    if (id) this.#lastEventId = id;
+    if (event === "CONNECTED") {
+      this.#attempt = 0;
+      if (typeof retry === "number") this.#retryMs = retry;
+      this.#setStatus(Status.CONNECTED);
+    }
+    this.#onEvent(event, data, this.#lastEventId ?? "");
+  }
+
+  /**
+   * @param {WebSocket} socket
+   * @param {CloseEvent} event
+   */
+  #closed(socket, event) {
+    if (socket !== this.#socket) return;
+    this.#socket = null;
+    this.#failPending("the socket closed");
+    if (this.#attempt >= MAX_RETRIES) {
+      this.#setStatus(Status.DISCONNECTED);
+      return;
+    }
+    // Lifetime, shutdown, slow reader, lost network: come back after the server's delay.
+    // A refusal: back off, as for an EventSource that gave up.
+    const delay =
+      event.code >= REFUSED
+        ? RETRY_DELAYS_MS[Math.min(this.#attempt, RETRY_DELAYS_MS.length - 1)]
+        : this.#retryMs;
+    this.#attempt += 1;
+    this.#setStatus(Status.RECONNECTING);
+    this.#retryTimer = window.setTimeout(() => this.open(), delay);
+  }
+
+  /**
+   * @param {number} ref
+   * @param {ApiResult} result
+   */
+  #settle(ref, result) {
+    const resolve = this.#pending.get(ref);
+    this.#pending.delete(ref);
+    resolve?.(result);
+  }
+
+  /** @param {string} why */
+  #failPending(why) {
+    for (const resolve of this.#pending.values()) resolve(networkError(why));
+    this.#pending.clear();
+  }
+
+  #stop() {
+    window.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    const socket = this.#socket;
+    this.#socket = null;
+    socket?.close();
+    this.#failPending("the socket was closed");
+  }
+
+  /** @param {string} status */
+  #setStatus(status) {
+    this.#status = status;
+    this.#onStatus(status, this.#attempt);
+  }
+}
+
+/**
+ * @param {Record<string, unknown>} message  accepted, cancelled or error
+ * @returns {ApiResult}
+ */
+function reply(message) {
+  if (message.type === "error") {
+    return {
+      ok: false,
+      status: typeof message.status === "number" ? message.status : 0,
+      code: typeof message.error === "string" ? message.error : "error",
+      message: typeof message.message === "string" ? message.message : "",
+    };
+  }
+  return { ok: true, status: message.type === "accepted" ? 202 : 200, data: message };
+}
+
+/**
+ * @param {string} message
+ * @returns {ApiResult}
+ */
+function networkError(message) {
+  return { ok: false, status: 0, code: "network_error", message };
+}
