@@ -6,12 +6,13 @@ from dataclasses import replace
 
 import pytest
 
+from quart_qa.settings.config import Settings
 from quart_qa.settings.cors import CorsSettings
 from quart_qa.web import ws_session
 from quart_qa.web.auth import issue_token
 from quart_qa.web.state import get_state
 from tests.support.apps import fast_settings, running_app
-from tests.support.socket_reader import open_socket
+from tests.support.socket_reader import Message, open_socket
 from tests.web.test_auth import TOKEN_AUTH, bad_tokens, bearer, token_settings
 
 
@@ -57,36 +58,32 @@ async def test_bad_tokens_close_the_socket(via: str) -> None:
             assert close_code == 4000 + status
 
 
-async def test_a_first_message_that_is_no_auth_closes_the_socket() -> None:
+async def refusal(
+    settings: Settings, user_id: str = "user_me", first: Message | None = None
+) -> tuple[list[str], int]:
+    """The error codes a socket gets (after sending ``first``) and the code it is closed with."""
     async with (
-        running_app(token_settings()) as app,
-        open_socket(app.test_client(), "user_me", expect_connected=False) as socket,
+        running_app(settings) as app,
+        open_socket(app.test_client(), user_id, expect_connected=False) as socket,
     ):
-        await socket.send({"type": "ask", "question": "let me in"})
+        if first is not None:
+            await socket.send(first)
         messages, code = await socket.closed()
-    assert [item["error"] for item in messages] == ["missing_token"]
-    assert code == 4401
+    return [item["error"] for item in messages], code
+
+
+async def test_a_first_message_that_is_no_auth_closes_the_socket() -> None:
+    first = {"type": "ask", "question": "let me in"}
+    assert await refusal(token_settings(), first=first) == (["missing_token"], 4401)
 
 
 async def test_no_token_in_time_closes_the_socket(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ws_session, "AUTH_TIMEOUT", 0.05)
-    async with (
-        running_app(token_settings()) as app,
-        open_socket(app.test_client(), "user_me", expect_connected=False) as socket,
-    ):
-        messages, code = await socket.closed()
-    assert [item["error"] for item in messages] == ["missing_token"]
-    assert code == 4401
+    assert await refusal(token_settings()) == (["missing_token"], 4401)
 
 
 async def test_an_invalid_user_id_closes_the_socket() -> None:
-    async with (
-        running_app(fast_settings()) as app,
-        open_socket(app.test_client(), "bad.id", expect_connected=False) as socket,
-    ):
-        messages, code = await socket.closed()
-    assert [item["error"] for item in messages] == ["invalid_user_id"]
-    assert code == 4400
+    assert await refusal(fast_settings(), "bad.id") == (["invalid_user_id"], 4400)
 
 
 @pytest.mark.parametrize(
