@@ -16,10 +16,10 @@ import logging
 
 from quart.wrappers import Websocket
 
-from ..streaming.broadcast import CloseReason
 from ..streaming.event_stream import EventStream
 from ..streaming.refusals import Refused
 from ..streaming.sse import decode_events
+from ..streaming.subscription import CloseReason
 from .asking import accept_question, cancel_answer
 from .auth import check_user_access, request_token
 from .cors import check_websocket_origin

@@ -11,7 +11,7 @@
 import { Status } from "./stream.js";
 
 const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000, 30000];
-const MAX_RETRIES = 10;
+const MAX_RETRIES_AFTER_REFUSAL = 10;
 const REFUSED = 4000; // close codes from here on are 4000 + the HTTP status of a refusal
 
 /**
@@ -30,6 +30,7 @@ export class AnswerSocket {
   /** @type {Map<number, (result: ApiResult) => void>} */ #pending = new Map();
   #nextRef = 1;
   #attempt = 0;
+  #refusals = 0;
   #retryMs = RETRY_DELAYS_MS[0];
   #status = Status.DISCONNECTED;
 
@@ -66,6 +67,7 @@ export class AnswerSocket {
   /** A fresh connection chosen by the user: the attempt count starts again. */
   reconnect() {
     this.#attempt = 0;
+    this.#refusals = 0;
     this.open();
   }
 
@@ -129,6 +131,7 @@ export class AnswerSocket {
     if (id) this.#lastEventId = id;
     if (event === "CONNECTED") {
       this.#attempt = 0;
+      this.#refusals = 0;
       if (typeof retry === "number") this.#retryMs = retry;
       this.#setStatus(Status.CONNECTED);
     }
@@ -143,17 +146,24 @@ export class AnswerSocket {
     if (socket !== this.#socket) return;
     this.#socket = null;
     this.#failPending("the socket closed");
-    if (this.#attempt >= MAX_RETRIES) {
+    this.#attempt += 1;
+    // Lifetime, shutdown, a slow reader, a lost network: come back after the server's delay,
+    // for as long as it takes, as EventSource does.
+    if (event.code < REFUSED) {
+      this.#retryLater(this.#retryMs);
+      return;
+    }
+    // A refusal: back off and give up in the end, as for an EventSource that gave up.
+    if (this.#refusals >= MAX_RETRIES_AFTER_REFUSAL) {
       this.#setStatus(Status.DISCONNECTED);
       return;
     }
-    // Lifetime, shutdown, slow reader, lost network: come back after the server's delay.
-    // A refusal: back off, as for an EventSource that gave up.
-    const delay =
-      event.code >= REFUSED
-        ? RETRY_DELAYS_MS[Math.min(this.#attempt, RETRY_DELAYS_MS.length - 1)]
-        : this.#retryMs;
-    this.#attempt += 1;
+    this.#retryLater(RETRY_DELAYS_MS[Math.min(this.#refusals, RETRY_DELAYS_MS.length - 1)]);
+    this.#refusals += 1;
+  }
+
+  /** @param {number} delay  milliseconds */
+  #retryLater(delay) {
     this.#setStatus(Status.RECONNECTING);
     this.#retryTimer = window.setTimeout(() => this.open(), delay);
   }
