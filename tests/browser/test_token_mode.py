@@ -93,3 +93,15 @@ def test_user_parameter_cannot_pick_someone_elses_stream(tabs: Tabs, qa_server: 
     answer = owner.ask("private question")
     owner.expect_answer(answer, scripted_answer(None))
     expect(intruder.answers).to_have_count(0)
+
+
+def test_page_over_a_websocket_sends_its_token(tabs: Tabs, qa_server: QaServer) -> None:
+    chat = tabs.chat(qa_server)
+    sockets: list[str] = []
+    chat.page.on("websocket", lambda socket: sockets.append(socket.url))
+    chat.open(transport="ws")
+    session = stored_session(chat)
+    chat.expect_answer(chat.ask("hello over a socket"), scripted_answer(None))
+    [url] = sockets
+    assert url.startswith(f"ws://127.0.0.1:{qa_server.port}/qa/ws/{session['user_id']}?")
+    assert f"token={session['token']}" in url
