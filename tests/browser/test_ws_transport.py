@@ -48,8 +48,12 @@ def test_socket_tab_and_sse_tab_show_the_same_answer(tabs: Tabs, qa_server: QaSe
     final = scripted_answer(None)
     over_socket.chat.expect_answer(answer, final)
     beside = over_sse.answers.last
-    expect(beside).to_have_attribute("data-state", "done")
-    assert beside.get_by_test_id("answer-text").text_content() == final
+    over_sse.expect_answer(beside, final)
+    rendered = [
+        chat.answers.last.get_by_test_id("answer-text").inner_html()
+        for chat in (over_socket.chat, over_sse)
+    ]
+    assert rendered[0] == rendered[1]
 
     assert over_socket.sockets == [f"ws://127.0.0.1:{qa_server.port}/qa/ws/{user}"]
     # The question went over the socket: no HTTP ask, no EventSource.
