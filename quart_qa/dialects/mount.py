@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Quart
 
 from ..settings.config import Settings
+from ..web.state import get_state
 from .anthropic import anthropic_api
 from .openai_chat import openai_api
 from .responses import responses_api
@@ -13,8 +14,9 @@ from .unknown_routes import register_unknown_routes
 
 
 def init_llm_apis(app: Quart, settings: Settings) -> LlmState:
-    """Register the LLM state and the dialects' blueprints on ``app``."""
-    state = LlmState(settings)
+    """Register the LLM state and the dialects' blueprints on ``app`` (after the app's state:
+    the dialects pace their answers on the same timeline as the chat page's)."""
+    state = LlmState(settings, get_state(app).runner.scheduler)
     state.init_app(app)
     app.register_blueprint(openai_api)
     app.register_blueprint(anthropic_api)

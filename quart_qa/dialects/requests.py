@@ -16,6 +16,7 @@ from quart import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..settings.model_presets import MAX_NAME_CHARS as MAX_MODEL_CHARS
+from ..streaming.completions import coalesced
 from ..web.errors import ApiError
 from .shaping import ToolChoice, ToolSpec
 
@@ -360,6 +361,6 @@ async def answer_response(
         response = json_response(await whole())
         response.headers.update(headers)
         return response
-    response = Response(frames(), status=200, headers={**SSE_HEADERS, **headers})
+    response = Response(coalesced(frames()), status=200, headers={**SSE_HEADERS, **headers})
     response.timeout = None
     return response

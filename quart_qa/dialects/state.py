@@ -31,6 +31,7 @@ from ..streaming.completions import (
     play,
 )
 from ..streaming.rate_limit import RateLimiter
+from ..streaming.scheduler import PaceScheduler
 from .access import check_api_access
 from .requests import LlmApiError
 from .response_store import ResponseStore
@@ -134,6 +135,7 @@ class LlmState:
     """Everything the LLM API dialects share; one per app, never global."""
 
     settings: Settings
+    scheduler: PaceScheduler = field(default_factory=PaceScheduler)  # the app's one timeline
     tracker: GenerationTracker = field(default_factory=GenerationTracker)
     created: int = field(default_factory=lambda: int(time.time()))
     rate_limiter: RateLimiter = field(init=False)
@@ -191,6 +193,7 @@ class LlmState:
             events = play(
                 plan,
                 pace,
+                scheduler=self.scheduler,
                 timeout=stream.answer_timeout,
                 timeout_message=render(
                     messages.answer_timed_out, seconds=f"{stream.answer_timeout:g}"

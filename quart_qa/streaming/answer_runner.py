@@ -19,6 +19,7 @@ from .broadcast import BroadcastRegistry
 from .metrics import Metrics
 from .pacing import Pacer
 from .rate_limit import RateLimiter
+from .scheduler import PaceScheduler
 
 log = logging.getLogger("quart_qa.settings.answers")
 
@@ -92,6 +93,8 @@ class AnswerRunner:
         self._metrics = metrics
         self._users: dict[str, UserAnswers] = {}
         self.rate_limiter = RateLimiter(settings.limits.asks_per_minute)
+        # The app's one pacing timeline: these answers and every LLM dialect's wait on it.
+        self.scheduler = PaceScheduler()
 
     @property
     def running_count(self) -> int:
@@ -217,7 +220,7 @@ class AnswerRunner:
         grace = stream.resume_grace
         lateness = self._metrics.chunk_lateness_seconds
         await self._publish(broadcast, "ANSWER_START", render(messages.answer_start, **texts))
-        pacer = Pacer(asyncio.get_running_loop(), burst=max(1, stream.queue_size // 8))
+        pacer = Pacer(self.scheduler, burst=max(1, stream.queue_size // 8))
         previous = 0.0
         fail_after = rule.text_fail_after
         for index, part in enumerate(rule.parts):

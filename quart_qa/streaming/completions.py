@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import random
 import re
 import uuid
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal
 
 from ..settings.answers import AnswerRule, Step, StepKind
 from ..settings.config import StreamSettings
 from ..settings.model_presets import DeltaMode, ModelPreset
+from .scheduler import PaceScheduler
 
 # Kana, CJK ideographs and Hangul: a real tokenizer spends about one token on each.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
@@ -318,11 +321,13 @@ class Pace:
 
     def waits(self, deltas: Sequence[PlannedDelta]) -> list[float]:
         """The wait before each delta, jitter applied (the same list for the same seed)."""
+        if not self.jitter:  # no random source to seed (seeding one costs more than the rest)
+            return [self.base_wait(delta, index) for index, delta in enumerate(deltas)]
         rng = random.Random(self.seed)
         waits = []
         for index, delta in enumerate(deltas):
             wait = self.base_wait(delta, index)
-            if self.jitter and wait > 0:
+            if wait > 0:
                 wait *= rng.uniform(1 - self.jitter, 1 + self.jitter)
             waits.append(wait)
         return waits
@@ -382,44 +387,90 @@ PlayEvent = BlockStart | Piece | BlockEnd | KeepAlive | Finished | Failed
 KEEP_ALIVE = KeepAlive()
 
 
+# Deltas already due are sent without yielding to the loop, up to this many in a row.
+READY_BURST = 32
+
+
+class _Standing:
+    """Where one playback stands on the timeline: what :func:`coalesced` asks it."""
+
+    __slots__ = ("burst", "deadline", "next_due", "scheduler")
+
+    def __init__(self, scheduler: PaceScheduler, deadline: float) -> None:
+        self.scheduler = scheduler
+        self.deadline = deadline
+        self.next_due: float | None = None  # None: the next event needs no wait
+        self.burst = 0  # deltas sent in a row without yielding to the loop
+
+    def ready(self) -> bool:
+        """True when the playback's next event needs no wait."""
+        due = self.next_due
+        if due is None:
+            return True
+        if self.burst + 1 >= READY_BURST:
+            return False
+        return min(due, self.deadline) <= self.scheduler.time()
+
+
+_current: ContextVar[_Standing | None] = ContextVar("quart_qa_playback", default=None)
+
+
 async def play(
     plan: AnswerPlan,
     pace: Pace,
     *,
+    scheduler: PaceScheduler | None = None,
     timeout: float = 0.0,
     timeout_message: str = "timed out",
     keepalive: float = 0.0,
 ) -> AsyncGenerator[PlayEvent, None]:
     """Send ``plan`` at ``pace``; end with one :class:`Finished` or :class:`Failed`.
 
+    Each delta is due its wait after the previous delta was *due* (not after it was sent), on
+    ``scheduler``, the app's one timeline (a private one when None). A delta already due comes
+    at once, so a consumer that fell behind catches up, in one write with :func:`coalesced`.
     ``timeout`` (seconds, 0 = none) bounds the whole answer like ``stream.answer_timeout``.
-    Cancellation (the client went away) propagates from the current sleep at once.
+    Cancellation (the client went away) propagates from the current wait at once.
     """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout if timeout > 0 else None
-    waits = iter(pace.waits(plan.deltas))
-    sent = reasoning = 0
+    timeline = scheduler if scheduler is not None else PaceScheduler()
+    due = timeline.time()
+    deadline = due + timeout if timeout > 0 else math.inf
+    waits = pace.waits(plan.deltas)
+    standing = _Standing(timeline, deadline)
+    _current.set(standing)
+    position = sent = reasoning = 0
     for number, planned in enumerate(plan.blocks):
         block = planned.block
+        standing.next_due = due + waits[position] if planned.deltas else None
         yield BlockStart(block)
         pieces: list[str] = []
-        for delta in planned.deltas:
-            until = loop.time() + next(waits)
-            timed_out = deadline is not None and until >= deadline
-            if deadline is not None:
-                until = min(until, deadline)
-            while 0 < keepalive < until - loop.time():
-                await asyncio.sleep(keepalive)
+        for index, delta in enumerate(planned.deltas):
+            due += waits[position]
+            position += 1
+            until = min(due, deadline)
+            now = timeline.time()
+            while 0 < keepalive < until - now:
+                await timeline.sleep_until(now + keepalive)
                 yield KEEP_ALIVE
-            # Sleep even for a zero wait: the answer stays cancellable and shares the loop.
-            await asyncio.sleep(max(0.0, until - loop.time()))
-            if timed_out:
+                now = timeline.time()
+            if until > now:
+                standing.burst = 0
+                await timeline.sleep_until(until)
+            else:  # already due: no wait, but share the loop now and then
+                standing.burst += 1
+                if standing.burst >= READY_BURST:
+                    standing.burst = 0
+                    await asyncio.sleep(0)
+            if due >= deadline:
+                standing.next_due = None
                 yield Failed("timeout", timeout_message, sent)
                 return
             sent += delta.tokens
             if block.kind == "reasoning":
                 reasoning += delta.tokens
             pieces.append(delta.text)
+            more = index + 1 < len(planned.deltas)
+            standing.next_due = due + waits[position] if more else None
             yield Piece(block, delta.text)
         if plan.finish is not None or number < len(plan.blocks) - 1:
             yield BlockEnd(block, "".join(pieces))
@@ -427,6 +478,29 @@ async def play(
         yield Failed("rule", plan.error, sent)
     else:
         yield Finished(plan.finish, sent, plan.stop_sequence, reasoning)
+
+
+async def coalesced(frames: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The frames of a paced answer, those its playback makes without waiting joined into
+    one write: a connection that fell behind its pace catches up in one send, not many.
+    Closing it closes ``frames`` (so the playback's record ends at once)."""
+    _current.set(None)
+    pending: list[bytes] = []
+    try:
+        async for frame in frames:
+            pending.append(frame)
+            standing = _current.get()
+            if standing is not None and standing.ready():
+                continue
+            joined = b"".join(pending) if len(pending) > 1 else frame
+            pending.clear()
+            yield joined
+        if pending:
+            yield b"".join(pending)
+    finally:
+        close = getattr(frames, "aclose", None)
+        if close is not None:
+            await close()
 
 
 @dataclass(frozen=True)

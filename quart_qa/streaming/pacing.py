@@ -1,14 +1,17 @@
 """Pacing an answer: wait until each chunk's due time, measured from the previous one.
 
-Each wait aims at ``previous due time + delay`` on the loop's clock, so the time spent
-publishing a chunk does not add up over an answer. With no delay, the answer yields to
-the loop only every ``burst`` chunks: connections then take the queued frames in one
-write each instead of one write per chunk.
+Each wait aims at ``previous due time + delay`` on the app's one timeline (the
+:class:`~quart_qa.streaming.scheduler.PaceScheduler`), so the time spent publishing a chunk does
+not add up over an answer, and every answer of the app is woken off one timer, oldest due
+first. With no delay, the answer yields to the loop only every ``burst`` chunks: connections
+then take the queued frames in one write each instead of one write per chunk.
 """
 
 from __future__ import annotations
 
 import asyncio
+
+from .scheduler import PaceScheduler
 
 NO_DELAY_BURST = 32
 
@@ -16,36 +19,26 @@ NO_DELAY_BURST = 32
 class Pacer:
     """Waits between the chunks of one answer."""
 
-    __slots__ = ("_burst", "_due", "_loop", "_sent_since_yield")
+    __slots__ = ("_burst", "_due", "_scheduler", "_sent_since_yield")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, burst: int = NO_DELAY_BURST) -> None:
-        self._loop = loop
+    def __init__(self, scheduler: PaceScheduler, burst: int = NO_DELAY_BURST) -> None:
+        self._scheduler = scheduler
         self._burst = max(1, burst)
-        self._due = loop.time()
+        self._due = scheduler.time()
         self._sent_since_yield = 0
 
     async def wait(self, delay: float) -> None:
         """Return when the next chunk is due, ``delay`` seconds after the previous one."""
+        scheduler = self._scheduler
         if delay <= 0:
-            self._due = self._loop.time()
+            self._due = scheduler.time()
             self._sent_since_yield += 1
             if self._sent_since_yield >= self._burst:
                 self._sent_since_yield = 0
                 await asyncio.sleep(0)
             return
-        loop = self._loop
-        now = loop.time()
-        due = max(self._due + delay, now)
-        self._due = due
+        due = self._due + delay
+        # A late chunk keeps its place in the queue (oldest first) but restarts the pace.
+        self._due = max(due, scheduler.time())
         self._sent_since_yield = 0
-        waiter = loop.create_future()
-        timer = loop.call_at(due, _wake, waiter)
-        try:
-            await waiter
-        finally:
-            timer.cancel()
-
-
-def _wake(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
+        await scheduler.sleep_until(due)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from quart_qa.streaming.pacing import Pacer
+from quart_qa.streaming.scheduler import PaceScheduler
 
 
 async def test_due_times_do_not_accumulate_work_time() -> None:
     loop = asyncio.get_running_loop()
-    pacer = Pacer(loop)
+    pacer = Pacer(PaceScheduler())
     start = loop.time()
     for _ in range(5):
         await pacer.wait(0.02)
@@ -22,7 +23,7 @@ async def test_due_times_do_not_accumulate_work_time() -> None:
 
 
 async def test_no_delay_yields_once_per_burst() -> None:
-    pacer = Pacer(asyncio.get_running_loop(), burst=4)
+    pacer = Pacer(PaceScheduler(), burst=4)
     steps: list[str] = []
 
     async def other() -> None:
