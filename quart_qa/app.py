@@ -6,6 +6,7 @@ from quart import Quart
 from quart_schema import Info, QuartSchema
 
 from . import __version__
+from .dialects.fast_path import install_llm_fast_path
 from .dialects.mount import init_llm_apis
 from .settings.config import Settings, settings_from_environment
 from .web.cors import apply_cors
@@ -55,5 +56,6 @@ def create_app(settings: Settings | None = None) -> Quart:
     init_llm_apis(app, settings)
     app.register_blueprint(health)
     apply_cors(app, settings.cors)
-    install_fast_path(app)
+    install_llm_fast_path(app)
+    install_fast_path(app)  # outermost: the chat page's connects and asks come first
     return app

@@ -19,17 +19,27 @@ from ..web.auth import token_user, unauthorized
 from ..web.errors import ApiError
 
 
-def presented_key(request: Request) -> str | None:
-    """The API key of ``request``: ``Authorization: Bearer <key>``, else ``x-api-key``."""
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+def key_of(authorization: str, x_api_key: str) -> str | None:
+    """The API key in these header values: ``Bearer <key>``, else ``x-api-key``."""
+    scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()
-    return request.headers.get("x-api-key", "").strip() or None
+    return x_api_key.strip() or None
+
+
+def presented_key(request: Request) -> str | None:
+    """The API key of ``request``: ``Authorization: Bearer <key>``, else ``x-api-key``."""
+    return key_of(request.headers.get("Authorization", ""), request.headers.get("x-api-key", ""))
 
 
 def api_caller(auth: AuthSettings, request: Request) -> str:
     """The caller's identity; :class:`ApiError` 401 in token mode without a valid token."""
-    key = presented_key(request)
+    return caller_of(auth, presented_key(request), request.remote_addr)
+
+
+def caller_of(auth: AuthSettings, key: str | None, remote_addr: str | None) -> str:
+    """The caller presenting ``key`` from ``remote_addr`` (401 in token mode without a valid
+    token)."""
     if auth.mode == "token":
         if key is None:
             raise unauthorized(
@@ -40,7 +50,7 @@ def api_caller(auth: AuthSettings, request: Request) -> str:
         return "user:" + token_user(auth, key)
     if key is not None:
         return "key:" + key
-    return "addr:" + str(request.remote_addr)
+    return "addr:" + str(remote_addr)
 
 
 def check_api_access(
@@ -48,6 +58,12 @@ def check_api_access(
 ) -> str:
     """Authenticate and count one API request; returns the caller, or raises 401/429."""
     caller = api_caller(auth, request)
+    admit(limiter, per_minute, caller)
+    return caller
+
+
+def admit(limiter: RateLimiter, per_minute: int, caller: str) -> None:
+    """Count one request of ``caller``, or raise 429 (nothing counted) over the limit."""
     wait = limiter.hit(caller)
     if wait:
         raise ApiError(
@@ -56,4 +72,3 @@ def check_api_access(
             f"more than {per_minute} requests a minute; try again in {wait:.1f} s",
             headers={"Retry-After": str(math.ceil(wait))},
         )
-    return caller

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from quart import Blueprint, Response, request
@@ -37,9 +38,11 @@ from ..streaming.completions import (
     collect,
     count_prompt_tokens,
 )
+from ..streaming.frames import TextFrame
 from ..streaming.sse import encode_event
 from ..web.errors import ApiError
 from .requests import (
+    SSE_HEADERS,
     LlmApiError,
     answer_response,
     check_question_length,
@@ -114,6 +117,15 @@ def _event(name: str, body: dict[str, Any]) -> bytes:
 
 
 PING_FRAME = _event("ping", {})
+
+
+def _text_delta_frame(index: int) -> TextFrame:
+    """The ``content_block_delta`` of a text piece of block ``index``, rendered once."""
+    return TextFrame(
+        lambda text: _event(
+            "content_block_delta", {"index": index, "delta": {"type": "text_delta", "text": text}}
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -299,6 +311,30 @@ class Message:
     plan: AnswerPlan
     pace: Pace
     message_id: str
+    request_id: str = ""
+
+    @property
+    def streamed(self) -> bool:
+        """Whether the answer goes out as an event stream."""
+        return self.request.stream
+
+    def stream_headers(self) -> dict[str, str]:
+        """The headers of the event stream."""
+        return {**SSE_HEADERS, "request-id": self.request_id}
+
+    @cached_property
+    def _text_frames(self) -> dict[int, TextFrame]:
+        return {}
+
+    def piece_frame(self, piece: Piece) -> bytes:
+        """The delta event of one piece: text from its block's template, the rest rendered."""
+        block = piece.block
+        if block.kind == "reasoning" or block.call is not None:
+            return _event("content_block_delta", {"index": block.index, "delta": _delta(piece)})
+        frame = self._text_frames.get(block.index)
+        if frame is None:
+            frame = self._text_frames[block.index] = _text_delta_frame(block.index)
+        return frame(piece.text)
 
     def _message(
         self, content: list[dict[str, Any]], end: Finished | None, output_tokens: int
@@ -331,8 +367,7 @@ class Message:
                     yield PING_FRAME
                     pinged = True
                 if isinstance(event, Piece):
-                    delta = {"index": event.block.index, "delta": _delta(event)}
-                    yield _event("content_block_delta", delta)
+                    yield self.piece_frame(event)
                 elif isinstance(event, BlockEnd):
                     if event.block.kind == "reasoning":
                         delta = {"type": "signature_delta", "signature": signature(event.text)}
@@ -373,21 +408,25 @@ class Message:
         return self._message(content, result.end, result.end.output_tokens)
 
 
+def begin_message(state: LlmState, body: dict[str, Any]) -> Message:
+    """Check a request body and plan its answer (for the route and the ASGI fast path)."""
+    parsed = parse_messages_request(body, state.settings.limits.max_question_chars)
+    model = require_model(state, parsed.model)
+    plan, pace = state.plan(
+        model, parsed.answer, max_tokens=parsed.max_tokens, stop=parsed.stop_sequences
+    )
+    message_id, request_id = f"msg_{uuid.uuid4().hex[:24]}", f"req_{uuid.uuid4().hex[:24]}"
+    return Message(state, parsed, model, plan, pace, message_id, request_id)
+
+
 @anthropic_api.post("/messages")
 async def messages() -> Response:
     """Answer the conversation with the scripted rule, streamed or whole."""
     state = get_llm_state()
     state.check_access(request)
-    parsed = parse_messages_request(
-        await read_json_object(), state.settings.limits.max_question_chars
-    )
-    model = require_model(state, parsed.model)
-    plan, pace = state.plan(
-        model, parsed.answer, max_tokens=parsed.max_tokens, stop=parsed.stop_sequences
-    )
-    message = Message(state, parsed, model, plan, pace, f"msg_{uuid.uuid4().hex[:24]}")
-    headers = {"request-id": f"req_{uuid.uuid4().hex[:24]}"}
-    return await answer_response(parsed.stream, message.body, message.frames, headers)
+    message = begin_message(state, await read_json_object())
+    headers = {"request-id": message.request_id}
+    return await answer_response(message.streamed, message.body, message.frames, headers)
 
 
 def _model_info(state: LlmState, model: ModelPreset) -> dict[str, Any]:

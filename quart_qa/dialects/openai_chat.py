@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from quart import Blueprint, Response, request
@@ -32,11 +33,13 @@ from ..streaming.completions import (
     collect,
     count_prompt_tokens,
 )
+from ..streaming.frames import TextFrame
 from ..streaming.sse import encode_comment, encode_event
 from ..web.errors import ApiError
 from .access import api_caller
 from .anthropic import ANTHROPIC_VERSION_HEADER, anthropic_model, anthropic_model_list
 from .requests import (
+    SSE_HEADERS,
     LlmApiError,
     answer_response,
     check_question_length,
@@ -284,6 +287,28 @@ class ChatCompletion:
     pace: Pace
     completion_id: str
     created: int
+    request_id: str = ""
+
+    @property
+    def streamed(self) -> bool:
+        """Whether the answer goes out as an event stream."""
+        return self.chat.stream
+
+    def stream_headers(self) -> dict[str, str]:
+        """The headers of the event stream."""
+        return {**SSE_HEADERS, "x-request-id": self.request_id}
+
+    @cached_property
+    def text_frame(self) -> TextFrame:
+        """The chunk of a text delta, rendered once; only the text is escaped per delta."""
+        return TextFrame(lambda text: self.delta({"content": text}))
+
+    def piece_frame(self, piece: Piece) -> bytes:
+        """The chunk of one piece: plain text from the template, the rest rendered."""
+        block = piece.block
+        if block.call is None and block.kind != "reasoning":
+            return self.text_frame(piece.text)
+        return self.delta(_piece_delta(piece))
 
     def chunk(self, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> bytes:
         """One ``chat.completion.chunk`` frame."""
@@ -317,7 +342,7 @@ class ChatCompletion:
         async with aclosing(events):
             async for event in events:
                 if isinstance(event, Piece):
-                    yield self.delta(_piece_delta(event))
+                    yield self.piece_frame(event)
                 elif isinstance(event, BlockStart) and event.block.call is not None:
                     call = {"index": event.block.call.index, **_tool_call(event.block.call, "")}
                     yield self.delta({"tool_calls": [call]})
@@ -375,19 +400,31 @@ def _piece_delta(piece: Piece) -> dict[str, Any]:
     return {"content": piece.text}
 
 
+def begin_chat_completion(state: LlmState, body: dict[str, Any]) -> ChatCompletion:
+    """Check a request body and plan its answer (for the route and the ASGI fast path)."""
+    chat = parse_chat_request(body, state.settings.limits.max_question_chars)
+    model = require_model(state, chat.model)
+    plan, pace = state.plan(model, chat.answer, max_tokens=chat.max_tokens, stop=chat.stop)
+    return ChatCompletion(
+        state,
+        chat,
+        model,
+        plan,
+        pace,
+        f"chatcmpl-{uuid.uuid4().hex}",
+        int(time.time()),
+        f"req_{uuid.uuid4().hex}",
+    )
+
+
 @openai_api.post("/chat/completions")
 async def chat_completions() -> Response:
     """Answer the conversation with the scripted rule, streamed or whole."""
     state = get_llm_state()
     state.check_access(request)
-    chat = parse_chat_request(await read_json_object(), state.settings.limits.max_question_chars)
-    model = require_model(state, chat.model)
-    plan, pace = state.plan(model, chat.answer, max_tokens=chat.max_tokens, stop=chat.stop)
-    completion = ChatCompletion(
-        state, chat, model, plan, pace, f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-    )
-    headers = {"x-request-id": f"req_{uuid.uuid4().hex}"}
-    return await answer_response(chat.stream, completion.body, completion.frames, headers)
+    completion = begin_chat_completion(state, await read_json_object())
+    headers = {"x-request-id": completion.request_id}
+    return await answer_response(completion.streamed, completion.body, completion.frames, headers)
 
 
 def _model_object(state: LlmState, model: ModelPreset) -> dict[str, Any]:

@@ -21,8 +21,12 @@ class FramingError(ValueError):
     """A field value that would corrupt the event stream."""
 
 
-def _utf8(text: str) -> bytes:
-    return _LONE_SURROGATE.sub("\ufffd", text).encode("utf-8")
+def utf8(text: str) -> bytes:
+    """``text`` as UTF-8, any lone surrogate as U+FFFD."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub("\ufffd", text).encode("utf-8")
 
 
 def _check_field(name: str, value: str) -> None:
@@ -52,13 +56,13 @@ def encode_event(
     lines.extend(f"data: {line}" for line in _LINE_BREAK.split(data))
     lines.append("")
     lines.append("")
-    return _utf8("\n".join(lines))
+    return utf8("\n".join(lines))
 
 
 def encode_comment(text: str = "") -> bytes:
     """Encode a comment line (ignored by clients; keeps proxies from closing idle streams)."""
     return (
-        b"".join(_utf8(f":{' ' if line else ''}{line}\n") for line in _LINE_BREAK.split(text))
+        b"".join(utf8(f":{' ' if line else ''}{line}\n") for line in _LINE_BREAK.split(text))
         + b"\n"
     )
 

@@ -31,6 +31,7 @@ from quart import Quart
 
 from ..streaming.event_stream import EventStream
 from ..streaming.refusals import Refused
+from .asgi import header, is_json, read_body, replaying
 from .asking import accept_question
 from .errors import ApiError
 from .models import QuestionRequest
@@ -41,56 +42,6 @@ from .stream_opening import SSE_HEADERS, open_event_stream
 CONNECT_PATH = re.compile(r"/qa/connect/([A-Za-z0-9_-]{1,64})")
 ASK_PATH = re.compile(r"/qa/ask/([A-Za-z0-9_-]{1,64})")
 RAW_SSE_HEADERS = [(name.lower().encode(), value.encode()) for name, value in SSE_HEADERS.items()]
-
-
-def _header(scope: HTTPScope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value
-    return None
-
-
-def _is_json(content_type: bytes | None) -> bool:
-    """The test Quart's ``request.is_json`` makes."""
-    if content_type is None:
-        return False
-    mimetype = content_type.split(b";", 1)[0].strip().lower()
-    return mimetype == b"application/json" or mimetype.endswith(b"+json")
-
-
-async def _read_body(
-    receive: ASGIReceiveCallable, limit: int
-) -> tuple[list[ASGIReceiveEvent], bytes | None]:
-    """The messages read and the whole body, or None when it is not whole within ``limit``."""
-    messages: list[ASGIReceiveEvent] = []
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            return messages, None
-        part = message.get("body", b"")
-        parts.append(part)
-        size += len(part)
-        if size > limit:
-            return messages, None
-        if not message.get("more_body", False):
-            return messages, b"".join(parts)
-
-
-def _replaying(
-    messages: list[ASGIReceiveEvent], receive: ASGIReceiveCallable
-) -> ASGIReceiveCallable:
-    """A ``receive`` that first gives back what was already read."""
-    pending = list(messages)
-
-    async def replay() -> ASGIReceiveEvent:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replay
 
 
 async def _send_json(send: ASGISendCallable, status: int, body: bytes) -> None:
@@ -160,13 +111,13 @@ class FastPath:
         state = get_state(self._app)
         question = None
         messages: list[ASGIReceiveEvent] = []
-        if _is_json(_header(scope, b"content-type")):
-            messages, body = await _read_body(receive, state.settings.limits.max_body_bytes)
+        if is_json(header(scope, b"content-type")):
+            messages, body = await read_body(receive, state.settings.limits.max_body_bytes)
             if body is not None:
                 with contextlib.suppress(ValidationError):
                     question = QuestionRequest.model_validate_json(body).question
         if question is None:  # not JSON, too big, malformed, invalid: Quart says exactly why
-            await self._inner(scope, _replaying(messages, receive), send)
+            await self._inner(scope, replaying(messages, receive), send)
             return
         try:
             accepted = await accept_question(state, user_id, question)

@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from quart_qa.streaming.pacing import Pacer
 from quart_qa.streaming.scheduler import PaceScheduler
+from tests.support.fake_timeline import RecordingScheduler
 
 
 async def test_due_times_do_not_accumulate_work_time() -> None:
-    loop = asyncio.get_running_loop()
-    pacer = Pacer(PaceScheduler())
-    start = loop.time()
+    scheduler = RecordingScheduler(work=0.01)  # each wake and its work take 10 ms
+    pacer = Pacer(scheduler)
     for _ in range(5):
         await pacer.wait(0.02)
-        busy_until = loop.time() + 0.01  # work that takes half the delay
-        while loop.time() < busy_until:
-            pass
-    elapsed = loop.time() - start
-    # 5 delays of 20 ms; the 10 ms of work after each overlaps the next wait.
-    assert 0.1 <= elapsed < 0.14
+    # 5 delays of 20 ms, each due 20 ms after the previous due time.
+    assert scheduler.dues == pytest.approx([100.02, 100.04, 100.06, 100.08, 100.10])
+
+
+async def test_a_late_chunk_keeps_its_due_time_and_restarts_the_pace() -> None:
+    scheduler = RecordingScheduler(work=0.05)  # each wake and its work take 50 ms
+    pacer = Pacer(scheduler)
+    for _ in range(3):
+        await pacer.wait(0.02)
+    # The second chunk is due at 100.04 (first due + 20 ms) and asks for that place on the
+    # timeline; the third is due 20 ms after the second was sent (100.07 + 0.02).
+    assert scheduler.dues == pytest.approx([100.02, 100.04, 100.09])
 
 
 async def test_no_delay_yields_once_per_burst() -> None:

@@ -6,9 +6,12 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator
 
-from quart_qa.settings.answers import AnswerRule
-from quart_qa.streaming.completions import Pace, TextDelta, coalesced, plan_answer, play
+import pytest
+
+from quart_qa.settings.answers import AnswerRule, Step
+from quart_qa.streaming.completions import Finished, Pace, Piece, coalesced, plan_answer, play
 from quart_qa.streaming.scheduler import PaceScheduler
+from tests.support.fake_timeline import RecordingScheduler
 
 
 def block_loop(seconds: float) -> None:
@@ -68,32 +71,39 @@ async def test_a_cancelled_sleeper_gives_up_its_slot_and_the_others_still_wake()
 
 
 async def test_playback_due_times_do_not_accumulate_work_time() -> None:
-    rule = AnswerRule(parts=tuple(f"p{index} " for index in range(5)))
-    playback = play(plan_answer(rule, mode="part"), Pace(first=0.02, part_delay=0.02))
-    start = time.monotonic()
+    rule = AnswerRule((Step("text", tuple(f"p{index} " for index in range(5))),))
+    scheduler = RecordingScheduler(work=0.015)
+    playback = play(
+        plan_answer(rule, mode="part"), Pace(first=0.02, part_delay=0.02), scheduler=scheduler
+    )
     async with asyncio.timeout(5):
-        async for event in playback:
-            if isinstance(event, TextDelta):
-                block_loop(0.015)  # work that takes most of the pace
-    elapsed = time.monotonic() - start
-    # 5 paces of 20 ms and the last 15 ms of work: 115 ms. Were each pace counted from the
-    # end of the work, it would be 175 ms.
-    assert 0.1 <= elapsed < 0.16
+        events = [event async for event in playback]
+    assert sum(isinstance(event, Piece) for event in events) == 5
+    assert isinstance(events[-1], Finished)
+    # Each delta is due 20 ms after the previous one was due, whatever the 15 ms of work.
+    assert scheduler.dues == pytest.approx([100.02, 100.04, 100.06, 100.08, 100.10])
 
 
 async def test_deltas_that_fell_behind_their_pace_go_out_in_one_write() -> None:
-    rule = AnswerRule(parts=("a", "b", "c", "d", "e"))
+    rule = AnswerRule((Step("text", ("a", "b", "c", "d", "e")),))
     plan = plan_answer(rule, mode="part")
 
     async def frames() -> AsyncGenerator[bytes, None]:
         yield b"head;"
         async for event in play(plan, Pace(first=0.01, part_delay=0.01)):
-            yield (event.text if isinstance(event, TextDelta) else "end").encode() + b";"
+            if isinstance(event, Piece):
+                yield event.text.encode() + b";"
+            elif isinstance(event, Finished):
+                yield b"end;"
 
     writes: list[bytes] = []
+    blocked_after = 0
     async with asyncio.timeout(5):
         async for write in coalesced(frames()):
             writes.append(write)
-            if len(writes) == 2:
-                block_loop(0.08)  # the remaining deltas all fall due meanwhile
-    assert writes == [b"head;", b"a;", b"b;c;d;e;end;"]
+            if write.startswith(b"a;"):
+                blocked_after = len(writes)
+                block_loop(0.08)  # every delta left falls due meanwhile
+    assert writes[0] == b"head;"
+    assert b"".join(writes) == b"head;a;b;c;d;e;end;"
+    assert len(writes) <= blocked_after + 1  # all that was left came in one write
