@@ -130,12 +130,24 @@ class ApiLoad:
         figures |= window.load(figures.pop("received"))
         figures["server_rss_mib"] = peak[0] / 2**20
         points = gap_points((s.chunk_times for s in streams), began, self.chunk_delay)
-        return Measured({**figures, **window.common()}, lateness_series(points))
+        behind = [
+            (when - began, when - due)
+            for stream in streams
+            for when, due in zip(stream.chunk_times, self._schedule(stream, scripted), strict=False)
+        ]
+        series = {**lateness_series(points), **lateness_series(behind, "behind")}
+        return Measured({**figures, **window.common()}, series)
 
     def _complete(self, stream: CompletionStream, answer: str) -> bool:
         """Ended well, with every delta, carrying exactly the answer's text."""
         ended = stream.ended.done() and stream.ended.result()
         return ended and len(stream.chunk_times) == self.chunks and stream.text == answer
+
+    def _schedule(self, stream: CompletionStream, scripted: float) -> list[float]:
+        """When each delta of ``stream`` is due: its scripted delay after the request was
+        sent, then one pace after another."""
+        first = stream.sent_at + scripted
+        return [first + index * self.chunk_delay for index in range(self.chunks)]
 
     def _figures(
         self, streams: Sequence[CompletionStream], scripted: float, server: str
@@ -143,12 +155,15 @@ class ApiLoad:
         answer = self.server_config().answer
         first: list[float] = []
         late: list[float] = []
+        behind: list[float] = []
         drift: list[float] = []
         for stream in streams:
             times = stream.chunk_times
             if times:
                 first.append(times[0] - stream.sent_at - scripted)
                 late.extend(b - a - self.chunk_delay for a, b in itertools.pairwise(times))
+                due = self._schedule(stream, scripted)
+                behind.extend(when - at for when, at in zip(times, due, strict=False))
                 drift.append(times[-1] - times[0] - (len(times) - 1) * self.chunk_delay)
         incomplete = [stream for stream in streams if not self._complete(stream, answer)]
         if incomplete:
@@ -161,6 +176,8 @@ class ApiLoad:
             "ttfc_p99_ms": 1e3 * percentile(first, 99),
             "late_p50_ms": 1e3 * percentile(late, 50),
             "late_p99_ms": 1e3 * percentile(late, 99),
+            "behind_p50_ms": 1e3 * percentile(behind, 50),
+            "behind_p99_ms": 1e3 * percentile(behind, 99),
             "drift_p99_ms": 1e3 * percentile(drift, 99),
             "completed_frac": complete / len(streams) if streams else math.nan,
             "received": float(sum(len(stream.chunk_times) for stream in streams)),

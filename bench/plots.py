@@ -48,8 +48,15 @@ def _pyplot() -> Any:
     return plt
 
 
+TITLES = {
+    "behind": ("how far each delta is behind its schedule", "behind schedule (ms)"),
+    "late": ("lateness of each chunk against the previous one", "gap − pace (ms)"),
+}
+
+
 def lateness_plots(report: dict[str, Any], out: Path) -> list[Path]:
-    """One plot per case with lateness series: p99 (solid) and max (dotted) per server."""
+    """One plot per case with a lateness series (the schedule-based one where the case has
+    it, else the gap-based one): p99 (solid) and max (dotted) per server."""
     plt = _pyplot()
     written: list[Path] = []
     cases = list(dict.fromkeys(run["case"] for run in report["runs"]))
@@ -61,22 +68,24 @@ def lateness_plots(report: dict[str, Any], out: Path) -> list[Path]:
         ]
         if not runs:
             continue
+        name = "behind" if all(run["series"].get("behind_t_s") for run in runs) else "late"
         figure, axes = plt.subplots(figsize=(8, 4.5))
         for run in runs:
             series = run["series"]
             (line,) = axes.plot(
-                series["late_t_s"], series["late_p99_ms"], label=f"{run['server']} p99"
+                series[f"{name}_t_s"], series[f"{name}_p99_ms"], label=f"{run['server']} p99"
             )
             axes.plot(
-                series["late_t_s"],
-                series["late_max_ms"],
+                series[f"{name}_t_s"],
+                series[f"{name}_max_ms"],
                 linestyle=":",
                 color=line.get_color(),
                 label=f"{run['server']} max",
             )
-        axes.set_title(f"{case}: chunk lateness over time (50 ms bins)")
+        title, label = TITLES[name]
+        axes.set_title(f"{case}: {title} (50 ms bins)", fontsize="medium")
         axes.set_xlabel("seconds since the first request")
-        axes.set_ylabel("lateness vs pace (ms)")
+        axes.set_ylabel(label)
         axes.set_yscale("symlog", linthresh=1.0)
         axes.grid(True, which="both", alpha=0.3)
         axes.legend(fontsize="small")

@@ -29,6 +29,8 @@ UNITS = {
     "heartbeat_frac": "fraction",
     "server_rss_mib": "MiB",
     "drift_p99_ms": "ms",
+    "behind_p50_ms": "ms",
+    "behind_p99_ms": "ms",
 }
 
 

@@ -44,14 +44,15 @@ def gap_points(
     ]
 
 
-def lateness_series(points: Sequence[tuple[float, float]]) -> Series:
-    """Lateness (ms) over time (s since the window began), binned: p50, p99 and max."""
+def lateness_series(points: Sequence[tuple[float, float]], name: str = "late") -> Series:
+    """Lateness (ms) over time (s since the window began), binned: p50, p99 and max, as
+    ``<name>_t_s``, ``<name>_p50_ms``, ``<name>_p99_ms``, ``<name>_max_ms``."""
     bins = binned(points, SERIES_BIN)
     return {
-        "late_t_s": bins["t"],
-        "late_p50_ms": [1e3 * value for value in bins["p50"]],
-        "late_p99_ms": [1e3 * value for value in bins["p99"]],
-        "late_max_ms": [1e3 * value for value in bins["max"]],
+        f"{name}_t_s": bins["t"],
+        f"{name}_p50_ms": [1e3 * value for value in bins["p50"]],
+        f"{name}_p99_ms": [1e3 * value for value in bins["p99"]],
+        f"{name}_max_ms": [1e3 * value for value in bins["max"]],
     }
 
 
