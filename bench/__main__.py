@@ -35,7 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, 1 rep: a smoke test")
     parser.add_argument("--reps", type=int, help="repetitions (default: 3, or 1 with --quick)")
     parser.add_argument("--json", type=Path, help="where to write the JSON results")
-    parser.add_argument("--only", help="run only cases whose name contains this, e.g. S2")
+    parser.add_argument(
+        "--only",
+        help="run only cases whose name contains this (or one of these, comma-separated), "
+        'e.g. S2 or "S1,openai C=1000"',
+    )
     parser.add_argument(
         "--quiet-wait",
         type=float,
@@ -172,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     scenarios = quick_suite() if args.quick else full_suite()
     if args.only:
-        scenarios = [scenario for scenario in scenarios if args.only in scenario.case]
+        wanted = [part.strip() for part in args.only.split(",") if part.strip()]
+        scenarios = [s for s in scenarios if any(part in s.case for part in wanted)]
     reps = args.reps or (1 if args.quick else 3)
     return run_client(_main(args, scenarios, reps))
 
