@@ -18,6 +18,7 @@ from typing import Any
 
 import psutil
 
+from .ours_uvloop import OURS_UVLOOP
 from .peers import PEER_KINDS, peer_versions
 from .report import save_and_report_failures, summarize, table
 from .runner import Run, run_suite
@@ -28,6 +29,7 @@ from .suites import full_suite, quick_suite
 RESULTS = REPO / "bench" / "results"
 PACKAGES = ("quart", "hypercorn", "starlette", "sse-starlette", "uvicorn", "uvloop", "httptools")
 KINDS = (OURS, BASELINE, *PEER_KINDS)
+EXPERIMENTS = (OURS_UVLOOP,)  # run only when named with --server
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,8 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--server",
         action="append",
-        choices=[kind.name for kind in KINDS],
-        help="run only this server (repeatable; default: all)",
+        choices=[kind.name for kind in (*KINDS, *EXPERIMENTS)],
+        help="run only this server (repeatable; default: all but the experiments, "
+        "e.g. quart-qa-uvloop)",
     )
     return parser
 
@@ -142,7 +145,10 @@ def _progress(run: Run) -> None:
 
 async def _main(args: argparse.Namespace, scenarios: list[Scenario], reps: int) -> int:
     quiet_wait = args.quiet_wait if args.quiet_wait is not None else 0 if args.quick else 60
-    kinds = [kind for kind in KINDS if not args.server or kind.name in args.server]
+    if args.server:
+        kinds = [kind for kind in (*KINDS, *EXPERIMENTS) if kind.name in args.server]
+    else:
+        kinds = list(KINDS)
     missing = {kind.name: why for kind in kinds if (why := kind.missing()) is not None}
     for name, why in missing.items():
         print(f"bench: leaving out {name}: {why}", flush=True)
