@@ -105,7 +105,7 @@ def peer_versions() -> dict[str, str]:
     if manifest.exists():
         versions["aimock"] = json.loads(manifest.read_text(encoding="utf-8"))["version"]
     for metadata in PEER_VENV.glob("lib/python*/site-packages/llm_mock_api-*.dist-info"):
-        versions["llm-mock-api"] = metadata.name.split("-")[1].removesuffix(".dist-info")
+        versions["llm-mock-api"] = metadata.name.removesuffix(".dist-info").split("-")[1]
     node = shutil.which("node")
     if node is not None:
         result = subprocess.run([node, "--version"], capture_output=True, text=True, check=False)

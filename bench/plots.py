@@ -86,7 +86,8 @@ def lateness_plots(report: dict[str, Any], out: Path) -> list[Path]:
         axes.set_title(f"{case}: {title} (50 ms bins)", fontsize="medium")
         axes.set_xlabel("seconds since the first request")
         axes.set_ylabel(label)
-        axes.set_yscale("symlog", linthresh=1.0)
+        if name == "late":  # gaps: from a few ms to seconds, and negative when bursts catch up
+            axes.set_yscale("symlog", linthresh=1.0)
         axes.grid(True, which="both", alpha=0.3)
         axes.legend(fontsize="small")
         path = out / f"lateness-{_slug(case)}.png"
