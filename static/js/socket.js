@@ -8,31 +8,25 @@
 // with ?last_event_id=, so the server replays what it missed; refusals (close codes
 // 4000 + HTTP status) are retried with a backoff, like an EventSource that gave up.
 
-import { Status } from "./stream.js";
+import { Reconnection } from "./reconnection.js";
 
-const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000, 30000];
-const MAX_RETRIES_AFTER_REFUSAL = 10;
 const REFUSED = 4000; // close codes from here on are 4000 + the HTTP status of a refusal
+const FIRST_RETRY_MS = 1000; // until CONNECTED brings the server's `retry`
 
 /**
  * @typedef {import("./api.js").ApiResult} ApiResult
  * @typedef {import("./stream.js").EventHandler} EventHandler
- * @typedef {import("./stream.js").StatusHandler} StatusHandler
+ * @typedef {import("./reconnection.js").StatusHandler} StatusHandler
  */
 
 export class AnswerSocket {
   /** @type {(lastEventId: string | null) => string} */ #url;
   /** @type {EventHandler} */ #onEvent;
-  /** @type {StatusHandler} */ #onStatus;
   /** @type {WebSocket | null} */ #socket = null;
-  /** @type {number | undefined} */ #retryTimer = undefined;
-  /** @type {string | null} */ #lastEventId;
+  /** @type {Reconnection} */ #retry;
   /** @type {Map<number, (result: ApiResult) => void>} */ #pending = new Map();
   #nextRef = 1;
-  #attempt = 0;
-  #refusals = 0;
-  #retryMs = RETRY_DELAYS_MS[0];
-  #status = Status.DISCONNECTED;
+  #retryMs = FIRST_RETRY_MS;
 
   /**
    * @param {(lastEventId: string | null) => string} url  the ws:// URL for a new socket
@@ -41,24 +35,23 @@ export class AnswerSocket {
   constructor(url, { onEvent, onStatus, lastEventId = null }) {
     this.#url = url;
     this.#onEvent = onEvent;
-    this.#onStatus = onStatus;
-    this.#lastEventId = lastEventId;
+    this.#retry = new Reconnection(() => this.open(), onStatus, lastEventId);
   }
 
   get status() {
-    return this.#status;
+    return this.#retry.status;
   }
 
   /** The id of the last event received: where a new socket resumes. */
   get lastEventId() {
-    return this.#lastEventId;
+    return this.#retry.lastEventId;
   }
 
   /** Open the socket (closing any current one). */
   open() {
     this.#stop();
-    this.#setStatus(this.#attempt > 0 ? Status.RECONNECTING : Status.CONNECTING);
-    const socket = new WebSocket(this.#url(this.#lastEventId));
+    this.#retry.opening();
+    const socket = new WebSocket(this.#url(this.#retry.lastEventId));
     this.#socket = socket;
     socket.addEventListener("message", (event) => this.#received(socket, event));
     socket.addEventListener("close", (event) => this.#closed(socket, event));
@@ -66,14 +59,13 @@ export class AnswerSocket {
 
   /** A fresh connection chosen by the user: the attempt count starts again. */
   reconnect() {
-    this.#attempt = 0;
-    this.#refusals = 0;
+    this.#retry.reset();
     this.open();
   }
 
   close() {
     this.#stop();
-    this.#setStatus(Status.DISCONNECTED);
+    this.#retry.stopped();
   }
 
   /**
@@ -128,14 +120,9 @@ export class AnswerSocket {
 
   /** @param {{ event: string, id: string | null, data: string, retry?: number }} message */
   #streamEvent({ event, id, data, retry }) {
-    if (id) this.#lastEventId = id;
-    if (event === "CONNECTED") {
-      this.#attempt = 0;
-      this.#refusals = 0;
-      if (typeof retry === "number") this.#retryMs = retry;
-      this.#setStatus(Status.CONNECTED);
-    }
-    this.#onEvent(event, data, this.#lastEventId ?? "");
+    if (event === "CONNECTED" && typeof retry === "number") this.#retryMs = retry;
+    this.#retry.received(event, id);
+    this.#onEvent(event, data, this.#retry.lastEventId ?? "");
   }
 
   /**
@@ -146,26 +133,10 @@ export class AnswerSocket {
     if (socket !== this.#socket) return;
     this.#socket = null;
     this.#failPending("the socket closed");
-    this.#attempt += 1;
     // Lifetime, shutdown, a slow reader, a lost network: come back after the server's delay,
-    // for as long as it takes, as EventSource does.
-    if (event.code < REFUSED) {
-      this.#retryLater(this.#retryMs);
-      return;
-    }
-    // A refusal: back off and give up in the end, as for an EventSource that gave up.
-    if (this.#refusals >= MAX_RETRIES_AFTER_REFUSAL) {
-      this.#setStatus(Status.DISCONNECTED);
-      return;
-    }
-    this.#retryLater(RETRY_DELAYS_MS[Math.min(this.#refusals, RETRY_DELAYS_MS.length - 1)]);
-    this.#refusals += 1;
-  }
-
-  /** @param {number} delay  milliseconds */
-  #retryLater(delay) {
-    this.#setStatus(Status.RECONNECTING);
-    this.#retryTimer = window.setTimeout(() => this.open(), delay);
+    // for as long as it takes, as EventSource does. A refusal: back off, give up in the end.
+    if (event.code < REFUSED) this.#retry.lost(this.#retryMs);
+    else this.#retry.refused();
   }
 
   /**
@@ -185,18 +156,11 @@ export class AnswerSocket {
   }
 
   #stop() {
-    window.clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    this.#retry.cancel();
     const socket = this.#socket;
     this.#socket = null;
     socket?.close();
     this.#failPending("the socket was closed");
-  }
-
-  /** @param {string} status */
-  #setStatus(status) {
-    this.#status = status;
-    this.#onStatus(status, this.#attempt);
   }
 }
 

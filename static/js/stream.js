@@ -6,12 +6,9 @@
 // type (readyState CLOSED); then we retry ourselves with a backoff, passing the last id in
 // the URL because a new EventSource does not send the header.
 
-export const Status = Object.freeze({
-  CONNECTING: "connecting",
-  CONNECTED: "connected",
-  RECONNECTING: "reconnecting",
-  DISCONNECTED: "disconnected",
-});
+import { Reconnection } from "./reconnection.js";
+
+export { Status } from "./reconnection.js";
 
 /** Event names of docs/protocol.md. */
 export const STREAM_EVENTS = Object.freeze([
@@ -30,9 +27,6 @@ export const STREAM_EVENTS = Object.freeze([
   "TOOL_RESULT",
 ]);
 
-const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000, 30000];
-const MAX_RETRIES_AFTER_GIVE_UP = 10;
-
 /**
  * @callback EventHandler
  * @param {string} name  one of STREAM_EVENTS
@@ -40,22 +34,14 @@ const MAX_RETRIES_AFTER_GIVE_UP = 10;
  * @param {string} id  the stream's last event id as EventSource reports it ("" before any)
  * @returns {void}
  *
- * @callback StatusHandler
- * @param {string} status  one of Status
- * @param {number} attempt  reconnection attempts since the last CONNECTED
- * @returns {void}
+ * @typedef {import("./reconnection.js").StatusHandler} StatusHandler
  */
 
 export class AnswerStream {
   /** @type {(lastEventId: string | null) => string} */ #url;
   /** @type {EventHandler} */ #onEvent;
-  /** @type {StatusHandler} */ #onStatus;
   /** @type {EventSource | null} */ #source = null;
-  /** @type {number | undefined} */ #retryTimer = undefined;
-  /** @type {string | null} */ #lastEventId;
-  #attempt = 0;
-  #retriesAfterGiveUp = 0;
-  #status = Status.DISCONNECTED;
+  /** @type {Reconnection} */ #retry;
 
   /**
    * @param {(lastEventId: string | null) => string} url  called on every new connection,
@@ -66,24 +52,23 @@ export class AnswerStream {
   constructor(url, { onEvent, onStatus, lastEventId = null }) {
     this.#url = url;
     this.#onEvent = onEvent;
-    this.#onStatus = onStatus;
-    this.#lastEventId = lastEventId;
+    this.#retry = new Reconnection(() => this.open(), onStatus, lastEventId);
   }
 
   get status() {
-    return this.#status;
+    return this.#retry.status;
   }
 
   /** The id of the last event received: where a new connection resumes. */
   get lastEventId() {
-    return this.#lastEventId;
+    return this.#retry.lastEventId;
   }
 
   /** Open the stream (closing any current one). */
   open() {
     this.#stop();
-    this.#setStatus(this.#attempt > 0 ? Status.RECONNECTING : Status.CONNECTING);
-    const source = new EventSource(this.#url(this.#lastEventId));
+    this.#retry.opening();
+    const source = new EventSource(this.#url(this.#retry.lastEventId));
     this.#source = source;
     for (const name of STREAM_EVENTS) {
       source.addEventListener(name, (event) => this.#received(source, name, event));
@@ -93,14 +78,13 @@ export class AnswerStream {
 
   /** A fresh connection chosen by the user: the attempt count starts again. */
   reconnect() {
-    this.#attempt = 0;
-    this.#retriesAfterGiveUp = 0;
+    this.#retry.reset();
     this.open();
   }
 
   close() {
     this.#stop();
-    this.#setStatus(Status.DISCONNECTED);
+    this.#retry.stopped();
   }
 
   /**
@@ -111,44 +95,25 @@ export class AnswerStream {
   #received(source, name, event) {
     if (source !== this.#source) return; // a late event of a stream we already closed
     const { data, lastEventId } = /** @type {MessageEvent<string>} */ (event);
-    if (lastEventId) this.#lastEventId = lastEventId;
-    if (name === "CONNECTED") {
-      this.#attempt = 0;
-      this.#retriesAfterGiveUp = 0;
-      this.#setStatus(Status.CONNECTED);
-    }
+    this.#retry.received(name, lastEventId);
     this.#onEvent(name, data, lastEventId);
   }
 
   /** @param {EventSource} source */
   #failed(source) {
     if (source !== this.#source) return;
-    this.#attempt += 1;
     if (source.readyState !== EventSource.CLOSED) {
-      this.#setStatus(Status.RECONNECTING); // the browser is already retrying
+      this.#retry.retrying(); // the browser is already retrying
       return;
     }
+    // A non-200 answer or a wrong content type: EventSource gave up, we retry with a backoff.
     this.#stop();
-    if (this.#retriesAfterGiveUp >= MAX_RETRIES_AFTER_GIVE_UP) {
-      this.#setStatus(Status.DISCONNECTED);
-      return;
-    }
-    const delay = RETRY_DELAYS_MS[Math.min(this.#retriesAfterGiveUp, RETRY_DELAYS_MS.length - 1)];
-    this.#retriesAfterGiveUp += 1;
-    this.#setStatus(Status.RECONNECTING);
-    this.#retryTimer = window.setTimeout(() => this.open(), delay);
+    this.#retry.refused();
   }
 
   #stop() {
-    window.clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    this.#retry.cancel();
     this.#source?.close();
     this.#source = null;
-  }
-
-  /** @param {string} status */
-  #setStatus(status) {
-    this.#status = status;
-    this.#onStatus(status, this.#attempt);
   }
 }
