@@ -75,3 +75,22 @@ def test_rejected_question_over_the_socket_is_explained(tabs: Tabs, qa_server: Q
     answer = chat.ask("x" * 201)  # fast.toml: limits.max_question_chars = 200
     expect(answer).to_have_attribute("data-state", "rejected")
     expect(answer.get_by_test_id("answer-note")).to_contain_text("413 question_too_long")
+
+
+def test_reload_mid_answer_resumes_over_the_socket(tabs: Tabs, qa_server: QaServer) -> None:
+    tab = SocketTab(tabs, qa_server, new_user())
+    chat = tab.chat
+    answer = chat.ask("a slow answer to reload in the middle of")
+    text = answer.get_by_test_id("answer-text")
+    expect(text).not_to_be_empty()
+    before = text.inner_text()
+    chat.page.reload()
+    chat.expect_connected()
+    # The new socket resumes after the last event the page showed (?last_event_id=).
+    assert "?last_event_id=" in tab.sockets[-1]
+    expect(answer).to_have_attribute("data-state", "streaming")
+    expect(text).not_to_have_text(before)
+    assert text.inner_text().startswith(before)
+    assert scripted_answer("slow").startswith(text.inner_text())
+    chat.stop.click()
+    expect(answer).to_have_attribute("data-state", "cancelled")
