@@ -37,6 +37,8 @@ ANTHROPIC_TOOLS = [
     {"name": "get_weather", "description": "Weather", "input_schema": WEATHER_SCHEMA}
 ]
 ARGUMENTS_JSON = json.dumps(WEATHER_ARGUMENTS, separators=(",", ":"))
+HUGE = {"type": "object", "properties": {"rows": {"type": "array", "minItems": 10**7}}}
+HUGE_TOOLS = [{"type": "function", "function": {"name": "dump", "parameters": HUGE}}]
 
 
 @pytest.fixture
@@ -198,6 +200,10 @@ async def test_chat_json_schema_format(client: Client) -> None:
         ),
         ({"tool_choice": 3}, "tool_choice"),
         ({"response_format": {"type": "yaml"}}, "response_format.type"),
+        (
+            {"tools": HUGE_TOOLS, "tool_choice": "required"},
+            "tools[0].function.parameters",
+        ),
         (
             {"response_format": {"type": "json_schema", "json_schema": {"schema": []}}},
             "response_format.json_schema.schema",

@@ -134,3 +134,42 @@ def test_schema_values_do_not_depend_on_what_came_before() -> None:
     first = fresh.generate(FORECAST)
     fresh.generate(CLOCK.schema)
     assert fresh.generate(FORECAST) == first == SchemaValues().generate(FORECAST)
+
+
+@pytest.mark.parametrize(
+    ("schema", "problem"),
+    [
+        ({"type": "array", "items": {"type": "integer"}, "minItems": 10**6}, "minItems"),
+        ({"type": "string", "minLength": 10**8}, "minLength"),
+        ({"type": "object", "minProperties": 10**5}, "minProperties"),
+        ({"type": "string", "pattern": "^a{1000000}$"}, "pattern"),
+    ],
+)
+def test_schemas_asking_for_huge_values_are_refused_at_once(
+    schema: dict[str, Any], problem: str
+) -> None:
+    """A client must not make the server build a value of millions of items (the event loop
+    would stall for every other client)."""
+    wrapped = {"type": "object", "properties": {"x": schema}, "required": ["x"]}
+    with pytest.raises(SchemaNotSupported, match=problem):
+        VALUES.generate(wrapped)
+
+
+def test_large_maximums_give_small_valid_values() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "rows": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "minItems": 2,
+                "maxItems": 10**6,
+            },
+            "text": {"type": "string", "maxLength": 10**7},
+        },
+        "required": ["rows", "text"],
+    }
+    value = VALUES.generate(schema)
+    jsonschema.validate(value, schema)
+    assert 2 <= len(value["rows"]) <= 3
+    assert len(value["text"]) <= 40
