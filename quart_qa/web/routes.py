@@ -54,8 +54,10 @@ async def _check_request() -> None:
 @document_response(ErrorBody, 503)
 async def connect(user_id: str) -> Response:
     """Open the user's event stream (Server-Sent Events), resuming after ``Last-Event-ID``."""
+    if request.method == "HEAD":  # the headers a GET would get, without opening a stream
+        return Response(b"", status=200, headers=SSE_HEADERS)
     last_event_id = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
-    body = await open_event_stream(get_state(), user_id, last_event_id)
+    body = await open_event_stream(get_state(), user_id, last_event_id, request.remote_addr)
     response = Response(body, status=200, headers=SSE_HEADERS)
     response.timeout = None  # never cut by RESPONSE_TIMEOUT; `stream.timeout` ends it instead
     return response

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -78,6 +79,16 @@ class ServerProcess:
         self.process.wait()
 
 
+def _limit_open_files(limit: int | None) -> Callable[[], None] | None:
+    if limit is None:
+        return None
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    return apply
+
+
 def spawn(
     args: list[str],
     env: dict[str, str] | None = None,
@@ -86,9 +97,10 @@ def spawn(
     log: Path | None = None,
     program: Sequence[str] = (),
     cwd: Path = ROOT,
+    max_open_files: int | None = None,
 ) -> ServerProcess:
     """Start ``python -m MODULE ARGS`` (or ``PROGRAM ARGS``) in ``cwd`` (default: the repo
-    root), its output appended to ``log``."""
+    root), its output appended to ``log`` (at most ``max_open_files`` descriptors if given)."""
     if log is None:
         with tempfile.NamedTemporaryFile(prefix="quart-qa-", suffix=".log", delete=False) as file:
             log = Path(file.name)
@@ -101,6 +113,7 @@ def spawn(
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
+            preexec_fn=_limit_open_files(max_open_files),
         )
     return ServerProcess(process, log, port)
 
@@ -115,10 +128,12 @@ def serve_args(port: int, config: Path | str | None = None) -> list[str]:
 
 
 @contextlib.contextmanager
-def live_server(config: Path | None = None, port: int | None = None) -> Iterator[ServerProcess]:
+def live_server(
+    config: Path | None = None, port: int | None = None, max_open_files: int | None = None
+) -> Iterator[ServerProcess]:
     """``quart-qa serve`` on ``port`` (default: a free one) until the block ends."""
     port = port or free_port()
-    server = spawn(serve_args(port, config), port=port)
+    server = spawn(serve_args(port, config), port=port, max_open_files=max_open_files)
     try:
         server.wait_listening()
         yield server

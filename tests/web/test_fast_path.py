@@ -7,6 +7,7 @@ from dataclasses import replace
 from quart import request_started
 
 from quart_qa.settings.cors import CorsSettings
+from quart_qa.web.connection_guard import ConnectionGuard
 from quart_qa.web.fast_path import FastPath
 from tests.support.apps import AppFactory, fast_settings
 from tests.support.sse_reader import open_stream
@@ -22,7 +23,9 @@ async def transcript(make_app: AppFactory, cors: bool) -> tuple[list[tuple[str, 
         started.append(sender)
 
     async with make_app(settings) as app:
-        assert isinstance(app.asgi_app, FastPath)
+        guard = app.asgi_app
+        assert isinstance(guard, ConnectionGuard)
+        assert isinstance(guard.inner, FastPath)
         request_started.connect(count, app)
         client = app.test_client()
         async with open_stream(client, "u1", expect_connected=False) as stream:
