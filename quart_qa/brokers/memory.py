@@ -20,7 +20,12 @@ class MemoryBroker:
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
         stream = settings.stream
         self._settings = settings
-        self.registry = BroadcastRegistry(stream.queue_size, stream.history, stream.history_ttl)
+        self.registry = BroadcastRegistry(
+            stream.queue_size,
+            stream.history,
+            stream.history_ttl,
+            max_retained_bytes=settings.limits.max_history_bytes,
+        )
         self.runner = AnswerRunner(settings, self.registry, metrics)
 
     async def start(self) -> None:

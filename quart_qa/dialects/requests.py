@@ -18,6 +18,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from ..settings.model_presets import MAX_NAME_CHARS as MAX_MODEL_CHARS
 from ..streaming.completions import coalesced
 from ..web.errors import ApiError
+from ..web.refusals import count_refusal
+from ..web.state import get_state
 from .shaping import ToolChoice, ToolSpec
 
 SSE_HEADERS = {
@@ -41,9 +43,14 @@ def param_of(error: ApiError) -> str | None:
 
 
 def json_response(body: Mapping[str, Any], status: int = 200) -> Response:
-    """``body`` as JSON, keys in the order given (as the real APIs send them)."""
+    """``body`` as JSON, keys in the order given (as the real APIs send them).
+
+    A lone surrogate (never let in by :func:`read_json_object`) would become U+FFFD, as in
+    the event streams, rather than fail the response.
+    """
+    text = json.dumps(body, ensure_ascii=False)
     return Response(
-        json.dumps(body, ensure_ascii=False),
+        text.encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
         status=status,
         content_type="application/json",
     )
@@ -71,7 +78,29 @@ async def read_json_object() -> dict[str, Any]:
         ) from None
     if not isinstance(body, dict):
         raise LlmApiError(400, "invalid_type", "the request body must be a JSON object")
+    _reject_lone_surrogates(body, "")
     return body
+
+
+def _reject_lone_surrogates(value: object, where: str) -> None:
+    """400 naming the first string (key or value) holding a lone surrogate such as ``\\ud800``:
+    valid JSON, but not Unicode text, and UTF-8 cannot carry it back to the client."""
+    if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise invalid_value(
+                    where or "body", "contains a lone surrogate, which is not valid Unicode."
+                ) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            _reject_lone_surrogates(key, path)
+            _reject_lone_surrogates(item, path)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _reject_lone_surrogates(item, f"{where}[{index}]")
 
 
 _TYPE_NAMES = {
@@ -247,13 +276,14 @@ def register_error_handlers(
 
     @blueprint.errorhandler(ApiError)
     async def _api_error(error: ApiError) -> Response:
+        count_refusal(get_state().metrics, error)
         return render(error)
 
     @blueprint.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:
-        return render(
-            ApiError(error.code or 500, http_code(error), error.description or error.name)
-        )
+        api_error = ApiError(error.code or 500, http_code(error), error.description or error.name)
+        count_refusal(get_state().metrics, api_error)
+        return render(api_error)
 
     @blueprint.errorhandler(Exception)
     async def _unexpected(error: Exception) -> Response:

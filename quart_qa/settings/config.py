@@ -65,6 +65,10 @@ class LimitsSettings:
     max_connections_per_user: int = field(default=8, metadata=_minimum(1))
     max_connections: int = field(default=10000, metadata=_minimum(1))
     asks_per_minute: int = field(default=60, metadata=_minimum(0))
+    body_timeout: float = field(default=10.0, metadata=_minimum(0.1))
+    max_history_bytes: int = field(default=64 * 1024 * 1024, metadata=_minimum(65536))
+    new_users_per_minute: int = field(default=300, metadata=_minimum(0))
+    sessions_per_minute: int = field(default=60, metadata=_minimum(0))
 
 
 @dataclass(frozen=True)

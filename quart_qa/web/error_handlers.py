@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..streaming.refusals import Refused
 from .errors import ApiError
-from .refusals import refusal_error
+from .refusals import count_refusal, refusal_error
 from .state import get_state
 
 log = logging.getLogger("quart_qa.web.errors")
@@ -23,7 +23,8 @@ class JsonErrorRequest(Request):
     """A request whose malformed JSON body becomes a clear ``malformed_json`` error."""
 
     async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
-        """Parse the JSON body; a body that is not UTF-8 is malformed JSON too."""
+        """Parse the JSON body; a body that is not UTF-8, or nested deeper than the parser
+        goes (about 1,000 levels), is malformed JSON too."""
         try:
             return await super().get_json(force=force, silent=silent, cache=cache)
         except UnicodeDecodeError as error:
@@ -31,6 +32,12 @@ class JsonErrorRequest(Request):
                 return None
             raise ApiError(
                 400, "malformed_json", f"request body is not valid UTF-8: {error.reason}"
+            ) from None
+        except RecursionError:
+            if silent:
+                return None
+            raise ApiError(
+                400, "malformed_json", "request body is not valid JSON: nested too deeply"
             ) from None
 
     def on_json_loading_failed(self, error: Exception) -> Any:
@@ -85,11 +92,15 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(ApiError)
     async def _api_error(error: ApiError) -> Response:
+        count_refusal(get_state().metrics, error)
         return error_response(error)
 
     @app.errorhandler(Refused)
     async def _refused(refusal: Refused) -> Response:
-        return error_response(refusal_error(refusal, get_state().settings))
+        state = get_state()
+        error = refusal_error(refusal, state.settings)
+        count_refusal(state.metrics, error)
+        return error_response(error)
 
     @app.errorhandler(RequestSchemaValidationError)
     async def _invalid_body(error: RequestSchemaValidationError) -> Response:
@@ -97,6 +108,7 @@ def register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> Response:
+        count_refusal(get_state().metrics, ApiError(error.code or 500, _snake(error.name), ""))
         return http_error_response(error)
 
     @app.errorhandler(Exception)

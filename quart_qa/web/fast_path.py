@@ -30,12 +30,13 @@ from pydantic import ValidationError
 from quart import Quart
 
 from ..streaming.event_stream import EventStream
+from ..streaming.metrics import Metrics
 from ..streaming.refusals import Refused
 from .asgi import header, is_json, read_body, replaying
 from .asking import accept_question
 from .errors import ApiError
 from .models import QuestionRequest
-from .refusals import refusal_error
+from .refusals import count_refusal, refusal_error
 from .state import get_state
 from .stream_opening import SSE_HEADERS, open_event_stream
 
@@ -62,7 +63,8 @@ def _last_event_id(scope: HTTPScope) -> str | None:
     return None
 
 
-async def _send_error(send: ASGISendCallable, error: ApiError) -> None:
+async def _send_error(send: ASGISendCallable, error: ApiError, metrics: Metrics) -> None:
+    count_refusal(metrics, error)
     body = json.dumps({"error": error.code, "message": error.message}, ensure_ascii=False).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
@@ -122,10 +124,10 @@ class FastPath:
         try:
             accepted = await accept_question(state, user_id, question)
         except ApiError as error:
-            await _send_error(send, error)
+            await _send_error(send, error, state.metrics)
             return
         except Refused as refusal:
-            await _send_error(send, refusal_error(refusal, state.settings))
+            await _send_error(send, refusal_error(refusal, state.settings), state.metrics)
             return
         await _send_json(send, 202, accepted.model_dump_json().encode())
 
@@ -134,12 +136,14 @@ class FastPath:
     ) -> None:
         state = get_state(self._app)
         try:
-            stream = await open_event_stream(state, user_id, _last_event_id(scope))
+            client = scope.get("client")
+            address = client[0] if client else None
+            stream = await open_event_stream(state, user_id, _last_event_id(scope), address)
         except ApiError as error:
-            await _send_error(send, error)
+            await _send_error(send, error, state.metrics)
             return
         except Refused as refusal:
-            await _send_error(send, refusal_error(refusal, state.settings))
+            await _send_error(send, refusal_error(refusal, state.settings), state.metrics)
             return
         watcher = asyncio.get_running_loop().create_task(_watch_for_disconnect(receive, stream))
         try:

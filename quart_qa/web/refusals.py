@@ -6,7 +6,17 @@ import math
 
 from ..settings.config import Settings
 from ..streaming import refusals
+from ..streaming.metrics import Metrics
 from .errors import ApiError
+
+# Statuses that mean "a limit said no" (size, rate, capacity, draining), counted by code.
+LIMIT_STATUSES = frozenset({408, 413, 429, 503})
+
+
+def count_refusal(metrics: Metrics, error: ApiError) -> None:
+    """Count ``error`` in ``qa_requests_refused_total`` when a limit refused the request."""
+    if error.status in LIMIT_STATUSES:
+        metrics.requests_refused.labels(error.code).inc()
 
 
 def retry_after(settings: Settings) -> dict[str, str]:

@@ -15,9 +15,12 @@ sessions = Blueprint("sessions", __name__, url_prefix="/qa")
 @sessions.post("/session")
 @validate_response(SessionIssued, 200)
 @validate_response(ErrorBody, 401)
+@validate_response(ErrorBody, 429)
 async def create_session() -> tuple[SessionIssued, int]:
     """Start a session; with a valid token already held, renew it for the same user id."""
-    settings = get_state().settings.auth
+    state = get_state()
+    state.address_limits.session(request.remote_addr)
+    settings = state.settings.auth
     if settings.mode == "none":
         return SessionIssued(user_id=new_user_id(), token=None, expires_in=None), 200
     held = request_token(request)

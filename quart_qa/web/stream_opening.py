@@ -10,6 +10,7 @@ import logging
 
 from ..streaming.answer_runner import render
 from ..streaming.event_stream import EventStream, greeting_frames
+from ..streaming.refusals import TooManyConnections
 from ..streaming.subscription import CloseReason
 from . import refusals
 from .errors import ApiError
@@ -25,9 +26,10 @@ SSE_HEADERS = {
 
 
 async def open_event_stream(
-    state: AppState, user_id: str, last_event_id: str | None
+    state: AppState, user_id: str, last_event_id: str | None, client: str | None
 ) -> EventStream:
-    """Subscribe ``user_id`` (resuming after ``last_event_id``); raises ApiError or a refusal."""
+    """Subscribe ``user_id`` (resuming after ``last_event_id``) for the ``client`` address;
+    raises ApiError or a refusal."""
     settings = state.settings
     if state.draining:
         raise ApiError(
@@ -36,6 +38,10 @@ async def open_event_stream(
             "the server is shutting down",
             headers=refusals.retry_after(settings),
         )
+    if state.connection_count >= settings.limits.max_connections:
+        raise TooManyConnections(settings.limits.max_connections)
+    if state.registry.get(user_id) is None:
+        state.address_limits.new_user(client)
     connection = await state.broker.open(user_id, last_event_id)
     metrics = state.metrics
     metrics.open_connections.inc()

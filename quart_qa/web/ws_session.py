@@ -126,7 +126,9 @@ class SocketSession:
 
     async def _open(self, last_event_id: str | None) -> None:
         try:
-            self._stream = await open_event_stream(self._state, self._user_id, last_event_id)
+            self._stream = await open_event_stream(
+                self._state, self._user_id, last_event_id, self._socket.remote_addr
+            )
         except (ApiError, Refused) as error:
             raise self._refusal(error) from None
         self._sender = asyncio.get_running_loop().create_task(self._forward(self._stream))
