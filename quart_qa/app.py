@@ -9,6 +9,7 @@ from . import __version__
 from .dialects.fast_path import install_llm_fast_path
 from .dialects.mount import init_llm_apis
 from .settings.config import Settings, settings_from_environment
+from .web.connection_guard import install_connection_guard
 from .web.cors import apply_cors
 from .web.error_handlers import JsonErrorRequest, register_error_handlers
 from .web.fast_path import install_fast_path
@@ -57,5 +58,12 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.register_blueprint(health)
     apply_cors(app, settings.cors)
     install_llm_fast_path(app)
-    install_fast_path(app)  # outermost: the chat page's connects and asks come first
+    install_fast_path(app)  # the chat page's connects and asks come first
+    install_connection_guard(  # outermost: every request's body, keep-alive and shutdown
+        app,
+        state.in_flight,
+        settings.limits.body_timeout,
+        settings.limits.max_body_bytes,
+        state.metrics.requests_refused.labels("body_timeout").inc,
+    )
     return app

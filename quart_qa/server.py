@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import importlib.util
 import logging
 import signal
 import ssl
+from typing import Protocol
 
-from hypercorn.asyncio import serve
+from hypercorn.asyncio.run import worker_serve
 from hypercorn.config import Config as HypercornConfig
+from hypercorn.config import Sockets
+from hypercorn.utils import wrap_app
 
 from .app import create_app
+from .loop_errors import install_accept_error_log
 from .settings.config import Settings
 from .settings.errors import ConfigError
 from .settings.server import ServerSettings
@@ -76,24 +81,64 @@ def listening_on(bind: str, server: ServerSettings) -> str:
     return where + ")"
 
 
-async def serve_app(settings: Settings, bind: str) -> None:
-    """Serve until SIGTERM or SIGINT, then end every stream and stop."""
+class StopFlag(Protocol):
+    """A stop request shared across processes (``multiprocessing.Event``)."""
+
+    def is_set(self) -> bool: ...
+
+
+STOP_FLAG_POLL = 0.1
+
+
+async def _stopped(stop: asyncio.Event, flag: StopFlag | None) -> None:
+    """Return on SIGTERM or SIGINT, or once the supervisor's ``flag`` is set."""
+    if flag is None:
+        await stop.wait()
+        return
+    while not stop.is_set() and not flag.is_set():
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STOP_FLAG_POLL):
+                await stop.wait()
+
+
+async def serve_app(
+    settings: Settings,
+    bind: str,
+    *,
+    sockets: Sockets | None = None,
+    stop_flag: StopFlag | None = None,
+) -> None:
+    """Serve until SIGTERM or SIGINT (or ``stop_flag``), then end every stream and stop.
+
+    A worker of :mod:`quart_qa.workers` passes the shared listening ``sockets`` and the
+    supervisor's ``stop_flag``; it then stops exactly as a single process does.
+    """
     app = create_app(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    install_accept_error_log(loop)
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
     async def shutdown_trigger() -> None:
-        await stop.wait()
+        await _stopped(stop, stop_flag)
         log.info("stopping: saying goodbye to open streams")
         await get_state(app).shut_down()
 
-    log.info(
-        "quart-qa serving on %s (config: %s)", listening_on(bind, settings.server), settings.source
-    )
+    config = hypercorn_config(bind, settings)
+    if sockets is None:
+        log.info(
+            "quart-qa serving on %s (config: %s)",
+            listening_on(bind, settings.server),
+            settings.source,
+        )
     # Everything built so far lives as long as the server: keep it out of every collection.
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
-    await serve(app, hypercorn_config(bind, settings), shutdown_trigger=shutdown_trigger)
+    await worker_serve(
+        wrap_app(app, config.wsgi_max_body_size, None),
+        config,
+        sockets=sockets,
+        shutdown_trigger=shutdown_trigger,
+    )

@@ -2,9 +2,9 @@
 
 In token mode the token from ``POST /qa/session`` is the API key: ``Authorization: Bearer``
 (what the OpenAI SDK sends) or ``x-api-key`` (what the Anthropic SDK sends); its user is the
-caller. In mode none any key is accepted and the caller is the key itself (or the client
-address when there is none). ``limits.asks_per_minute`` then applies per caller, in a bucket
-of its own apart from the chat page's questions.
+caller. In mode none any key is accepted, so a key identifies nobody (a new one is free):
+the caller is the client's address. ``limits.asks_per_minute`` then applies per caller, in a
+bucket of its own apart from the chat page's questions.
 """
 
 from __future__ import annotations
@@ -48,8 +48,6 @@ def caller_of(auth: AuthSettings, key: str | None, remote_addr: str | None) -> s
                 "('Authorization: Bearer <token>' or 'x-api-key: <token>')",
             )
         return "user:" + token_user(auth, key)
-    if key is not None:
-        return "key:" + key
     return "addr:" + str(remote_addr)
 
 

@@ -257,8 +257,15 @@ def require_model(state: LlmState, name: str) -> ModelPreset:
     return model
 
 
+_FAILURES: dict[str, tuple[int, str]] = {
+    "rule": (500, "api_error"),
+    "timeout": (504, "timeout_error"),
+    "shutdown": (529, "overloaded_error"),
+}
+
+
 def _failure_type(event: Failed) -> str:
-    return "timeout_error" if event.kind == "timeout" else "api_error"
+    return _FAILURES[event.kind][1]
 
 
 def signature(thinking: str) -> str:
@@ -402,8 +409,8 @@ class Message:
         async with aclosing(events):
             result = await collect(events)
         if isinstance(result.end, Failed):
-            status = 504 if result.end.kind == "timeout" else 500
-            raise LlmApiError(status, _failure_type(result.end), result.end.message)
+            status, kind = _FAILURES[result.end.kind]
+            raise LlmApiError(status, kind, result.end.message)
         content = [_content_block(block, text) for block, text in result.blocks]
         return self._message(content, result.end, result.end.output_tokens)
 

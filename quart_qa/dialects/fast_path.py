@@ -107,6 +107,7 @@ class LlmFastPath:
             client = scope.get("client")
             caller = caller_of(settings.auth, _presented_key(scope), client[0] if client else None)
             try:
+                state.admit_stream()
                 admit(state.rate_limiter, settings.limits.asks_per_minute, caller)
             except ApiError:
                 stream = None  # nothing counted: Quart refuses it again, in the dialect's shape

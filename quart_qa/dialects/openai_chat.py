@@ -252,6 +252,8 @@ def failure_error(event: Failed) -> LlmApiError:
     """The error a failed answer becomes (OpenAI's codes)."""
     if event.kind == "timeout":
         return LlmApiError(504, "timeout", event.message)
+    if event.kind == "shutdown":
+        return LlmApiError(503, "server_shutdown", event.message)
     return LlmApiError(500, "simulated_failure", event.message)
 
 

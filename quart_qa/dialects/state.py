@@ -30,8 +30,13 @@ from ..streaming.completions import (
     plan_answer,
     play,
 )
+from ..streaming.metrics import Metrics
 from ..streaming.rate_limit import RateLimiter
+from ..streaming.refusals import TooManyConnections
 from ..streaming.scheduler import PaceScheduler
+from ..web import refusals
+from ..web.errors import ApiError
+from ..web.state import AppState
 from .access import check_api_access
 from .requests import LlmApiError
 from .response_store import ResponseStore
@@ -41,6 +46,8 @@ from .shaping import AnswerRequest, CannotShape, shape_steps
 EXTENSION_KEY = "quart_qa_llm"
 
 log = logging.getLogger("quart_qa.llm")
+
+FAILURE_OUTCOMES = {"rule": "failed", "timeout": "timed_out", "shutdown": "shutdown"}
 
 
 class GenerationRecord:
@@ -52,10 +59,13 @@ class GenerationRecord:
     ``disconnected``.
     """
 
-    def __init__(self, tracker: GenerationTracker, api: str, model: str) -> None:
+    def __init__(
+        self, tracker: GenerationTracker, api: str, model: str, metrics: Metrics | None = None
+    ) -> None:
         self.tracker = tracker
         self.api = api
         self.model = model
+        self.metrics = metrics
         self.deltas = 0
         self.outcome: str | None = None
         self.started = time.monotonic()
@@ -64,10 +74,13 @@ class GenerationRecord:
         """Count a delta or note how the generation ended."""
         if isinstance(event, Piece):
             self.deltas += 1
+            if self.deltas == 1 and self.metrics is not None:
+                ttft = self.metrics.time_to_first_token_seconds.labels(self.api)
+                ttft.observe(time.monotonic() - self.started)
         elif isinstance(event, Finished):
             self.outcome = event.reason
         elif isinstance(event, Failed):
-            self.outcome = "failed" if event.kind == "rule" else "timed_out"
+            self.outcome = FAILURE_OUTCOMES[event.kind]
 
     def __enter__(self) -> GenerationRecord:
         self.tracker.running += 1
@@ -86,6 +99,9 @@ class GenerationRecord:
             )
             self.outcome = "disconnected" if gone else "error"
         self.tracker.finish(self)
+        if self.metrics is not None:
+            self.metrics.generations.labels(self.api, self.outcome).inc()
+            self.metrics.generation_deltas.labels(self.api).inc(self.deltas)
         log.info(
             "generation api=%s model=%s outcome=%s deltas=%d duration=%.3fs",
             self.api,
@@ -106,9 +122,9 @@ class GenerationTracker:
     outcomes: Counter[str] = field(default_factory=Counter)
     _idle_waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
-    def track(self, api: str, model: str) -> GenerationRecord:
+    def track(self, api: str, model: str, metrics: Metrics | None = None) -> GenerationRecord:
         """``with tracker.track(...) as record:`` around one generation."""
-        return GenerationRecord(self, api, model)
+        return GenerationRecord(self, api, model, metrics)
 
     def finish(self, record: GenerationRecord) -> None:
         """Book a generation that ended."""
@@ -132,9 +148,14 @@ class GenerationTracker:
 
 @dataclass
 class LlmState:
-    """Everything the LLM API dialects share; one per app, never global."""
+    """Everything the LLM API dialects share; one per app, never global.
+
+    ``app_state`` is the app's :class:`AppState`: its open streams (limits, ``/healthz``,
+    shutdown goodbye), metrics and draining flag cover the APIs' streams too.
+    """
 
     settings: Settings
+    app_state: AppState
     scheduler: PaceScheduler = field(default_factory=PaceScheduler)  # the app's one timeline
     tracker: GenerationTracker = field(default_factory=GenerationTracker)
     created: int = field(default_factory=lambda: int(time.time()))
@@ -146,13 +167,26 @@ class LlmState:
         self.rate_limiter = RateLimiter(self.settings.limits.asks_per_minute)
 
     def check_access(self, request: Request) -> str:
-        """Authenticate and rate-limit one API request (``[auth]``, ``limits.asks_per_minute``)."""
-        return check_api_access(
+        """Authenticate, rate-limit and admit one API request: ``[auth]``,
+        ``limits.asks_per_minute``, ``limits.max_connections``, and not while draining."""
+        caller = check_api_access(
             self.settings.auth,
             self.rate_limiter,
             self.settings.limits.asks_per_minute,
             request,
         )
+        self.admit_stream()
+        return caller
+
+    def admit_stream(self) -> None:
+        """503 while draining or with ``limits.max_connections`` streams open (any kind)."""
+        retry = refusals.retry_after(self.settings)
+        if self.app_state.draining:
+            raise ApiError(503, "shutting_down", "the server is shutting down", headers=retry)
+        try:
+            self.app_state.streams.admit()
+        except TooManyConnections as refusal:
+            raise ApiError(503, "too_many_connections", str(refusal), headers=retry) from None
 
     def init_app(self, app: Quart) -> None:
         """Register on ``app`` (the blueprints are registered by ``llm_apis``)."""
@@ -187,9 +221,17 @@ class LlmState:
     async def play(
         self, api: str, model: ModelPreset, plan: AnswerPlan, pace: Pace
     ) -> AsyncGenerator[PlayEvent, None]:
-        """Play ``plan`` under ``stream.answer_timeout`` and ``stream.heartbeat``, tracked."""
+        """Play ``plan`` under ``stream.answer_timeout`` and ``stream.heartbeat``, tracked.
+
+        Held as one of the app's open streams: at shutdown, past ``stream.shutdown_grace``,
+        it ends with ``Failed(kind="shutdown")``, which each dialect frames as its own error.
+        """
         stream, messages = self.settings.stream, self.settings.messages
-        with self.tracker.track(api, model.name) as record:
+        shared = self.app_state
+        with (
+            shared.streams.open(api) as held,
+            self.tracker.track(api, model.name, shared.metrics) as record,
+        ):
             events = play(
                 plan,
                 pace,
@@ -201,9 +243,23 @@ class LlmState:
                 keepalive=stream.heartbeat,
             )
             async with aclosing(events):
-                async for event in events:
+                while not held.stopping:
+                    try:
+                        with held.waiting():
+                            event = await anext(events)
+                    except StopAsyncIteration:
+                        return
+                    except asyncio.CancelledError:
+                        if not held.stopping_by_cancel():
+                            raise
+                        break
                     record.observe(event)
                     yield event
+                    if isinstance(event, Finished | Failed):
+                        return
+            goodbye = Failed("shutdown", render(messages.server_shutdown), record.deltas)
+            record.observe(goodbye)
+            yield goodbye
 
 
 def get_llm_state(app: Quart | None = None) -> LlmState:

@@ -34,7 +34,7 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 _TOKEN = re.compile(rf"\s*(?:[{_CJK}]|[^\W\d_{_CJK}]+|\d{{1,3}}|[^\w\s]|_)|\s+")
 
 FinishReason = Literal["stop", "length", "stop_sequence", "tool_calls"]
-FailureKind = Literal["rule", "timeout"]
+FailureKind = Literal["rule", "timeout", "shutdown"]
 BlockKind = StepKind
 
 
@@ -376,7 +376,8 @@ class Finished:
 
 @dataclass(frozen=True)
 class Failed:
-    """The answer failed after the stream began: the rule's ``fail_after`` or the timeout."""
+    """The answer failed after the stream began: the rule's ``fail_after``, the timeout, or
+    the server shutting down (``shutdown``: sent by the dialects' shared state, not here)."""
 
     kind: FailureKind
     message: str

@@ -33,6 +33,8 @@ from hypercorn.typing import (
 )
 from quart import Quart
 
+from ..streaming.idle import IdleWaiters
+
 CLOSE_HEADER = (b"connection", b"close")
 HTTP1 = ("1.0", "1.1")
 
@@ -165,7 +167,7 @@ class InFlight:
 
     def __init__(self) -> None:
         self._exchanges: set[_Exchange] = set()
-        self._idle_waiters: list[asyncio.Future[None]] = []
+        self._idle = IdleWaiters()
 
     def __len__(self) -> int:
         return len(self._exchanges)
@@ -178,23 +180,11 @@ class InFlight:
         """An exchange ended."""
         self._exchanges.discard(exchange)
         if not self._exchanges:
-            waiters, self._idle_waiters = self._idle_waiters, []
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
+            self._idle.wake()
 
     async def wait_idle(self, timeout: float) -> bool:
         """Wait until nothing is in flight (True) or ``timeout`` seconds pass (False)."""
-        if not self._exchanges:
-            return True
-        waiter = asyncio.get_running_loop().create_future()
-        self._idle_waiters.append(waiter)
-        try:
-            async with asyncio.timeout(timeout):
-                await waiter
-        except TimeoutError:
-            return False
-        return True
+        return not self._exchanges or await self._idle.wait(timeout)
 
     def cut_all(self) -> int:
         """Abort the connection of every exchange still in flight; how many were cut."""

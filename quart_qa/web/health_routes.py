@@ -20,7 +20,8 @@ async def healthz() -> Response:
     status = "draining" if state.draining else "ok" if healthy else "degraded"
     body = {
         "status": status,
-        "connections": state.registry.connections,
+        "connections": state.connection_count,
+        "streams": {"chat": state.registry.connections, **state.streams.by_kind()},
         "users": len(state.registry),
         "running_answers": state.runner.running_count,
         "uptime_seconds": round(time.monotonic() - state.started_at, 3),

@@ -14,13 +14,18 @@ from ..brokers.base import Broker, make_broker
 from ..settings.config import Settings
 from ..streaming.answer_runner import AnswerRunner, render
 from ..streaming.broadcast import BroadcastRegistry
-from ..streaming.metrics import Metrics
+from ..streaming.metrics import Metrics, StateFigures
 from ..streaming.sse import encode_comment
+from ..streaming.streams import OpenStreams
 from ..streaming.subscription import CloseReason
+from .address_limits import AddressLimits
+from .connection_guard import InFlight
 
 EXTENSION_KEY = "quart_qa"
 HEARTBEAT_FRAME = encode_comment("heartbeat")
 HOUSEKEEPING_INTERVAL = 30.0
+# After the goodbye, how long streams get to drain it before their connections are cut.
+GOODBYE_WINDOW = 1.0
 
 log = logging.getLogger("quart_qa.server")
 
@@ -32,6 +37,9 @@ class AppState:
     settings: Settings
     broker: Broker
     metrics: Metrics
+    address_limits: AddressLimits
+    streams: OpenStreams
+    in_flight: InFlight = field(default_factory=InFlight)
     started_at: float = field(default_factory=time.monotonic)
     draining: bool = False
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -40,7 +48,26 @@ class AppState:
     def from_settings(cls, settings: Settings) -> AppState:
         """Fresh state for one app."""
         metrics = Metrics()
-        return cls(settings, make_broker(settings, metrics), metrics)
+        broker = make_broker(settings, metrics)
+        streams = OpenStreams(settings.limits.max_connections, lambda: broker.registry.connections)
+        state = cls(settings, broker, metrics, AddressLimits(settings.limits), streams)
+        metrics.observe_state(state.observed)
+        return state
+
+    @property
+    def connection_count(self) -> int:
+        """Open streams of every kind in this process: the chat page's and the APIs'."""
+        return self.registry.connections + self.streams.count
+
+    def observed(self) -> StateFigures:
+        """The figures ``/metrics`` reads at each scrape."""
+        registry = self.registry
+        return StateFigures(
+            users=len(registry),
+            history_bytes=registry.retained_bytes,
+            users_evicted=registry.evictions,
+            api_streams=self.streams.by_kind(),
+        )
 
     @property
     def registry(self) -> BroadcastRegistry:
@@ -71,6 +98,7 @@ class AppState:
         while True:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)
             self.broker.housekeeping()
+            self.address_limits.prune()
 
     async def shut_down(self) -> None:
         """Graceful stop: refuse new work, let answers finish within the grace, say goodbye.
@@ -83,14 +111,20 @@ class AppState:
         self.draining = True
         grace = self.settings.stream.shutdown_grace
         log.info(
-            "shutting down: %d answer(s) running, grace %.1fs", self.runner.running_count, grace
+            "shutting down: %d answer(s) and %d API stream(s) running, grace %.1fs",
+            self.runner.running_count,
+            self.streams.count,
+            grace,
         )
-        await self.runner.finish(grace)
+        await asyncio.gather(self.runner.finish(grace), self.streams.finish(grace))
         goodbye = self.settings.messages.server_shutdown
         await self.broker.say_goodbye(
             "SERVER_SHUTDOWN", lambda user_id: render(goodbye, user_id=user_id)
         )
         self.close_streams()
+        if not await self.in_flight.wait_idle(GOODBYE_WINDOW):
+            cut = self.in_flight.cut_all()
+            log.warning("cut %d connection(s) whose client did not take its goodbye", cut)
 
     def close_streams(self) -> None:
         """End every open stream cleanly (queued frames are still delivered)."""

@@ -7,6 +7,7 @@ import contextlib
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import httpx
 import pytest
 from httpx_sse import ServerSentEvent, aconnect_sse
 
+from tests.support.api_streams import read_openai_stream
 from tests.support.live_server import ROOT, ServerProcess, free_port, live_server, spawn
 from tests.support.redis_server import RedisServer
 
@@ -124,8 +126,8 @@ async def ask(server: ServerProcess, user_id: str, question: str) -> httpx.Respo
         return await client.post(f"/qa/ask/{user_id}", json={"question": question})
 
 
-async def health(server: ServerProcess) -> dict[str, object]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=READ_TIMEOUT) as client:
+async def health(server: ServerProcess, timeout: float = READ_TIMEOUT) -> dict[str, object]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=timeout) as client:
         body: dict[str, object] = (await client.get("/healthz")).json()
         return body
 
@@ -251,7 +253,7 @@ async def test_dead_node_connections_stop_counting(
 
 @pytest.mark.slow
 async def test_workers_2(tmp_path: Path, shared_redis: RedisServer) -> None:
-    config = write_config(tmp_path, shared_redis)
+    config = write_config(tmp_path, shared_redis, chunk_delay=0.1)
     port = free_port()
     server = spawn(
         ["serve", "--workers", "2", "--config", str(config), "--bind", f"127.0.0.1:{port}"],
@@ -259,6 +261,7 @@ async def test_workers_2(tmp_path: Path, shared_redis: RedisServer) -> None:
     )
     try:
         await asyncio.to_thread(server.wait_listening)
+        await health(server, timeout=60)  # the workers start (on a busy machine, slowly)
         nodes = set()
         for _ in range(40):  # each request on a new connection: the kernel spreads them
             nodes.add(str((await health(server))["node"]))
@@ -271,7 +274,30 @@ async def test_workers_2(tmp_path: Path, shared_redis: RedisServer) -> None:
                 got_one, got_two = await asyncio.gather(one.until(*TERMINAL), two.until(*TERMINAL))
                 assert keyed(got_one) == keyed(got_two)
                 assert got_one[-1].event == "ANSWER_END"
-        assert server.stop() == 0
+        # SIGTERM mid-answer: each worker gives its streams the grace and goodbye one process
+        # gives, the chat page's and the OpenAI API's alike.
+        async with open_stream(server, "u5") as stream:
+            assert (await ask(server, "u5", "a long one")).status_code == 202
+            await stream.until("ANSWER_CHUNK")
+            async with httpx.AsyncClient(base_url=server.url, timeout=READ_TIMEOUT) as client:
+                api_ready = asyncio.Event()
+                api = asyncio.create_task(read_openai_stream(client, "a long one", api_ready))
+                await api_ready.wait()
+                started = time.monotonic()
+                code = await asyncio.to_thread(server.stop)
+                elapsed = time.monotonic() - started
+                payloads = await api
+            rest = await stream.until("SERVER_SHUTDOWN", timeout=READ_TIMEOUT)
+        assert code == 0
+        assert elapsed < 2.0 + 3.0 + 1.0  # shutdown_grace + the margin, + the supervisor's join
+        assert rest[-1].event == "SERVER_SHUTDOWN"
+        assert payloads[-1] == "[DONE]"
+        assert '"code":"server_shutdown"' in payloads[-2]
+        output = server.output()
+        # The answer ended with ERROR in the user's stream (a reconnect replays it from Redis).
+        assert "answer user=u5" in output
+        assert "outcome=shutdown" in output.split("answer user=u5")[-1].splitlines()[0]
+        assert "Traceback" not in output
     finally:
         server.kill()
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from httpx_sse import aconnect_sse
 
+from tests.support.api_streams import read_openai_stream
 from tests.support.live_server import ServerProcess, live_server
 
 
@@ -156,3 +157,61 @@ async def test_slow_consumer_is_dropped_memory_bounded_others_on_time(tmp_path: 
     assert after - before < 15_000, (before, after)
     assert statistics.quantiles(gaps, n=100)[98] < 0.05
     assert max(gaps) < 0.5
+
+
+STALLED_CONFIG = """
+[stream]
+chunk_delay = 0.01
+heartbeat = 0
+shutdown_grace = 0.5
+
+[[answers]]
+match = "slow"
+parts = ["Slow", " and", " steady"]
+delay = 30
+
+[[answers]]
+parts = [{parts}]
+"""
+
+
+async def test_sigterm_cuts_a_reader_that_stopped_and_says_goodbye_to_api_streams(
+    tmp_path: Path,
+) -> None:
+    """A client that stops reading mid-answer cannot hold up the exit; an OpenAI stream
+    gets its own error frame and [DONE]; the log has no traceback."""
+    parts = ", ".join(f'"{index:03d}{"x" * 200_000}"' for index in range(40))
+    config = write_config(tmp_path, STALLED_CONFIG.replace("{parts}", parts))
+    with live_server(config) as server:
+        stalled = open_stalled_reader(server.port, "stalled")
+        try:
+            async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+                async with asyncio.timeout(30):
+                    while (await client.get("/healthz")).json()["connections"] < 1:  # noqa: ASYNC110
+                        await asyncio.sleep(0.01)
+                    ask = await client.post("/qa/ask/stalled", json={"question": "big"})
+                    assert ask.status_code == 202
+                    # 8 MB for a reader that takes none: the server is left writing to it
+                    while (await client.get("/healthz")).json()["running_answers"]:  # noqa: ASYNC110
+                        await asyncio.sleep(0.01)
+                    api_ready, idle_ready = asyncio.Event(), asyncio.Event()
+                    api = asyncio.create_task(read_openai_stream(client, "slow", api_ready))
+                    idle = asyncio.create_task(read_events(client, "idle", idle_ready, None))
+                    await api_ready.wait()
+                    await idle_ready.wait()
+                    started = time.monotonic()
+                    code = await asyncio.to_thread(server.stop)
+                    elapsed = time.monotonic() - started
+                    payloads, idle_events = await api, await idle
+        finally:
+            stalled.close()
+        output = server.output()
+    assert code == 0
+    assert elapsed < 0.5 + 3.0, output  # shutdown_grace + the documented margin
+    assert payloads[-1] == "[DONE]"
+    assert '"code":"server_shutdown"' in payloads[-2]
+    assert idle_events[-1][0] == "SERVER_SHUTDOWN"
+    assert "1 API stream(s) running" in output
+    assert "cut 1 connection(s)" in output
+    assert "Traceback" not in output
+    assert "CancelledError" not in output
