@@ -202,7 +202,7 @@ class ConnectionGuard:
         max_body_bytes: int,
         on_timeout: Callable[[], None] = lambda: None,
     ) -> None:
-        self.inner = inner
+        self._inner = inner
         self._in_flight = in_flight
         self._body_timeout = body_timeout
         self._max_body_bytes = max_body_bytes
@@ -212,13 +212,13 @@ class ConnectionGuard:
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
         if scope["type"] != "http" or scope["http_version"] not in HTTP1:
-            await self.inner(scope, receive, send)
+            await self._inner(scope, receive, send)
             return
         deadline = asyncio.get_running_loop().time() + self._body_timeout
         exchange = _Exchange(scope, receive, send, deadline, self._max_body_bytes)
         self._in_flight.add(exchange)
         try:
-            await self.inner(scope, exchange.receive, exchange.send)
+            await self._inner(scope, exchange.receive, exchange.send)
         except BodyTimedOut:
             self._on_timeout()
             if not exchange.started:

@@ -25,7 +25,7 @@ async def transcript(make_app: AppFactory, cors: bool) -> tuple[list[tuple[str, 
     async with make_app(settings) as app:
         guard = app.asgi_app
         assert isinstance(guard, ConnectionGuard)
-        assert isinstance(guard.inner, FastPath)
+        assert isinstance(guard._inner, FastPath)
         request_started.connect(count, app)
         client = app.test_client()
         async with open_stream(client, "u1", expect_connected=False) as stream:
