@@ -7,7 +7,7 @@ NODE_DIR := tests/node
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test check bench bench-quick bench-redis system-deps clean
+.PHONY: soak run test check bench bench-quick bench-redis system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml
 $(NODE_STAMP): $(NODE_DIR)/package-lock.json
 	cd $(NODE_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
+
+## soak: the soak test for 5 minutes (rounds of streams opened and closed; prints its bounds)
+soak: $(STAMP)
+	QA_SOAK_SECONDS=300 $(BIN)/pytest -q -s tests/launch/test_soak.py
 
 ## run: set up and serve on http://127.0.0.1:8000 with config/default.toml
 run: $(STAMP)

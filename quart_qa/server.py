@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import importlib.util
 import logging
 import signal
@@ -17,6 +16,7 @@ from hypercorn.config import Sockets
 from hypercorn.utils import wrap_app
 
 from .app import create_app
+from .gc_policy import collect_after_closes, freeze_start_up
 from .loop_errors import install_accept_error_log
 from .settings.config import Settings
 from .settings.errors import ConfigError
@@ -29,9 +29,6 @@ SHUTDOWN_MARGIN = 3.0
 # Room for a burst of new connections (Hypercorn's default is 100): a dropped SYN costs the
 # client a 1 s retransmit, which is what a thousand users asking at once would see.
 BACKLOG = 2048
-# Young-generation collections rarely but in bigger steps: streams allocate many small
-# short-lived objects, and each collection pass is a pause every stream feels.
-GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def hypercorn_config(bind: str, settings: Settings) -> HypercornConfig:
@@ -114,6 +111,7 @@ async def serve_app(
     supervisor's ``stop_flag``; it then stops exactly as a single process does.
     """
     app = create_app(settings)
+    state = get_state(app)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     install_accept_error_log(loop)
@@ -123,7 +121,7 @@ async def serve_app(
     async def shutdown_trigger() -> None:
         await _stopped(stop, stop_flag)
         log.info("stopping: saying goodbye to open streams")
-        await get_state(app).shut_down()
+        await state.shut_down()
 
     config = hypercorn_config(bind, settings)
     if sockets is None:
@@ -132,13 +130,14 @@ async def serve_app(
             listening_on(bind, settings.server),
             settings.source,
         )
-    # Everything built so far lives as long as the server: keep it out of every collection.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-    await worker_serve(
-        wrap_app(app, config.wsgi_max_body_size, None),
-        config,
-        sockets=sockets,
-        shutdown_trigger=shutdown_trigger,
-    )
+    freeze_start_up()
+    collector = loop.create_task(collect_after_closes(lambda: state.closed_streams))
+    try:
+        await worker_serve(
+            wrap_app(app, config.wsgi_max_body_size, None),
+            config,
+            sockets=sockets,
+            shutdown_trigger=shutdown_trigger,
+        )
+    finally:
+        collector.cancel()

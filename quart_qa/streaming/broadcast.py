@@ -195,6 +195,7 @@ class BroadcastRegistry:
         self._broadcasts: dict[str, Broadcast] = {}
         self._idle: dict[str, Broadcast] = {}  # held by nothing, longest idle first
         self.connections = 0
+        self.closed = 0  # connections closed so far
         self.retained_bytes = 0
         self.evictions = 0
 
@@ -328,4 +329,5 @@ class Connection:
         self.subscription.close(CloseReason.CLIENT_GONE)
         self.broadcast.unsubscribe(self.subscription)
         self._registry.connections -= 1
+        self._registry.closed += 1
         self._registry.release(self.broadcast)

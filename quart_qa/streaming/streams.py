@@ -66,6 +66,7 @@ class OpenStreams:
         self._streams: set[OpenStream] = set()
         self._by_kind: Counter[str] = Counter()
         self._idle = IdleWaiters()
+        self.closed = 0  # streams closed so far
 
     @property
     def count(self) -> int:
@@ -92,6 +93,7 @@ class OpenStreams:
         finally:
             self._streams.discard(stream)
             self._by_kind[kind] -= 1
+            self.closed += 1
             if not self._streams:
                 self._idle.wake()
 

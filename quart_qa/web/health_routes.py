@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from quart import Blueprint, Response, jsonify
@@ -24,6 +25,7 @@ async def healthz() -> Response:
         "streams": {"chat": state.registry.connections, **state.streams.by_kind()},
         "users": len(state.registry),
         "running_answers": state.runner.running_count,
+        "tasks": len(asyncio.all_tasks()),
         "uptime_seconds": round(time.monotonic() - state.started_at, 3),
         **broker,
     }

@@ -55,6 +55,11 @@ class AppState:
         return state
 
     @property
+    def closed_streams(self) -> int:
+        """Streams of every kind closed so far (the collector paces full collections by it)."""
+        return self.registry.closed + self.streams.closed
+
+    @property
     def connection_count(self) -> int:
         """Open streams of every kind in this process: the chat page's and the APIs'."""
         return self.registry.connections + self.streams.count
