@@ -129,6 +129,9 @@ _SECTIONS: dict[str, type[Any]] = {
     "broker": BrokerSettings,
     "server": ServerSettings,
 }
+# A demo script's conversation (``quart-qa demo`` reads and checks it) may share the file
+# with the server's config, so a demo script is also a config the server loads.
+DEMO_SECTIONS = ("demo", "conversation")
 
 
 def _describe(value: object) -> str:
@@ -207,7 +210,7 @@ def settings_from_mapping(data: Mapping[str, object], *, source: str = "<mapping
                 sections["models"] = models_from_mapping(raw)
             elif key in _SECTIONS:
                 sections[key] = section_from_mapping(_SECTIONS[key], raw, key)
-            else:
+            elif key not in DEMO_SECTIONS:
                 allowed = ", ".join(sorted([*_SECTIONS, "answers", "models"]))
                 raise ConfigError(key, f"unknown section (known sections: {allowed})")
     except ConfigError as error:
@@ -218,8 +221,8 @@ def settings_from_mapping(data: Mapping[str, object], *, source: str = "<mapping
 _TOML_POSITION = re.compile(r"\(at (?:line (\d+), column (\d+)|end of document)\)")
 
 
-def load_settings(path: str | os.PathLike[str]) -> Settings:
-    """Read and validate a TOML config file."""
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse a TOML file; a :class:`ConfigError` naming the file (and the line) when it cannot."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -243,7 +246,26 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
                 else "end of file"
             )
         raise ConfigError(where, f"TOML syntax error: {problem}", source=source) from None
-    return settings_from_mapping(data, source=source)
+    return data
+
+
+def load_settings(path: str | os.PathLike[str]) -> Settings:
+    """Read and validate a TOML config file."""
+    return settings_from_mapping(read_toml(path), source=str(path))
+
+
+def config_path(explicit: str | None) -> str | None:
+    """The config to serve: ``explicit`` (``--config``), else ``$QA_CONFIG``, else
+    ``config/default.toml`` when it exists; None means the embedded defaults."""
+    path = explicit or os.environ.get(CONFIG_ENV_VAR)
+    if path:
+        return path
+    return str(DEFAULT_CONFIG_PATH) if DEFAULT_CONFIG_PATH.is_file() else None
+
+
+def load_config(path: str | None) -> Settings:
+    """The settings in ``path``, or the embedded defaults when it is None."""
+    return load_settings(path) if path else Settings()
 
 
 def settings_from_environment() -> Settings:
