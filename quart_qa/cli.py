@@ -1,17 +1,25 @@
-"""The ``quart-qa`` command: ``serve``, ``check-config`` and ``configs``."""
+"""The ``quart-qa`` command: ``serve``, ``check-config``, ``configs`` and the client commands
+(``commands/``)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from .settings.config import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, Settings, load_settings
+from . import commands
+from .settings.config import (
+    CONFIG_ENV_VAR,
+    DEFAULT_CONFIG_PATH,
+    Settings,
+    config_path,
+    load_config,
+    load_settings,
+)
 from .settings.errors import ConfigError
 from .settings.server import ServerSettings
 from .settings.shipped import SHIPPED_CONFIG_DIR, config_file, shipped_configs
@@ -22,10 +30,19 @@ DEFAULT_BIND = "127.0.0.1:8000"
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="quart-qa", description="A streaming Q&A server that simulates an LLM over SSE."
+        prog="quart-qa",
+        description="A streaming Q&A server that simulates an LLM over SSE, and a terminal "
+        "client for it. `quart-qa COMMAND --help` shows each command with examples.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the server under Hypercorn")
+    subcommands = parser.add_subparsers(dest="command", required=True)
+    serve = subcommands.add_parser(
+        "serve",
+        help="run the server under Hypercorn",
+        epilog="examples:\n  quart-qa serve\n"
+        "  quart-qa serve --config english-demo --bind 0.0.0.0:8000\n"
+        "  quart-qa serve --config recorded.toml     # replay a `quart-qa record` file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve.add_argument(
         "--config",
         help=f"TOML config file, or the name of a shipped one (see: quart-qa configs); "
@@ -43,21 +60,17 @@ def _parser() -> argparse.ArgumentParser:
         help="also serve HTTP/3 on this UDP address; needs TLS and quart-qa[http3] "
         "([server] quic_bind)",
     )
-    check = commands.add_parser("check-config", help="validate a config and print its rules")
+    check = subcommands.add_parser(
+        "check-config",
+        help="validate a config and print its rules",
+        epilog="examples:\n  quart-qa check-config english-demo\n"
+        "  quart-qa check-config config/demos/feature-tour.toml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     check.add_argument("path", help="TOML config file, or the name of a shipped one")
-    commands.add_parser("configs", help="list the configs shipped with quart-qa")
+    subcommands.add_parser("configs", help="list the configs shipped with quart-qa")
+    commands.add_parsers(subcommands)
     return parser
-
-
-def _config_path(config_arg: str | None) -> str | None:
-    path = config_arg or os.environ.get(CONFIG_ENV_VAR)
-    if path:
-        return str(config_file(path))
-    return str(DEFAULT_CONFIG_PATH) if DEFAULT_CONFIG_PATH.is_file() else None
-
-
-def _settings_for_serve(path: str | None) -> Settings:
-    return load_settings(path) if path else Settings()
 
 
 def _list_configs() -> int:
@@ -106,8 +119,8 @@ def _serve(args: argparse.Namespace) -> int:
     if workers < 1:
         print("quart-qa: --workers must be at least 1", file=sys.stderr)
         return 2
-    path = _config_path(args.config)
-    settings = _with_server_options(_settings_for_serve(path), args)
+    path = config_path(args.config)
+    settings = _with_server_options(load_config(path), args)
     check_server_settings(settings.server)
     broker = settings.broker
     if workers > 1 and broker.backend == "memory":
@@ -139,7 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_config(args.path)
         if args.command == "configs":
             return _list_configs()
-        return _serve(args)
+        if args.command == "serve":
+            return _serve(args)
+        return commands.run(args)
     except ConfigError as error:
         print(f"quart-qa: config error: {error}", file=sys.stderr)
         return 2

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system programs the tests drive for real: Debian's Chromium, redis-server and Node.js (npm).
+# Installs the system programs the tests drive for real: Debian's Chromium, redis-server,
+# Node.js (npm) and tmux.
 # Runs apt-get only when something is missing; needs root (or sudo) on Debian for that.
 set -euo pipefail
 missing=()
@@ -7,6 +8,7 @@ command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chr
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

@@ -255,11 +255,12 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
 
 
 def config_path(explicit: str | None) -> str | None:
-    """The config to serve: ``explicit`` (``--config``), else ``$QA_CONFIG``, else
-    ``config/default.toml`` when it exists; None means the embedded defaults."""
+    """The config to serve: ``explicit`` (``--config``: a file, or a shipped config's name),
+    else ``$QA_CONFIG``, else ``config/default.toml`` when it exists; None means the embedded
+    defaults."""
     path = explicit or os.environ.get(CONFIG_ENV_VAR)
     if path:
-        return path
+        return str(config_file(path))
     return str(DEFAULT_CONFIG_PATH) if DEFAULT_CONFIG_PATH.is_file() else None
 
 

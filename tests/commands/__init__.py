@@ -1,0 +1,1 @@
+"""Tests of the terminal client commands, run as real processes against real servers."""
