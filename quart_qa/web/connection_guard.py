@@ -1,11 +1,12 @@
-"""HTTP/1.1 connection hygiene in front of every route: bodies on a deadline, honest keep-alive.
+"""Connection hygiene in front of every route: bodies on a deadline, honest keep-alive.
 
 Hypercorn waits for a request body as long as the client likes, and when a response is
 complete before its request body is, it closes the connection without saying so: a pooled
 client then sends its next request into a dead connection. This ASGI layer, outermost:
 
 - gives every request body ``limits.body_timeout`` seconds from the request's start; a body
-  still incomplete then is answered ``408 body_timeout`` and the connection is closed;
+  still incomplete then is answered ``408 body_timeout`` and the connection is closed (over
+  HTTP/2 and 3, the stream ends; the rest of this list is about HTTP/1.x);
 - before the last byte of a response, waits (within the same deadline) for the rest of a
   request body the route did not read, so the connection stays reusable;
 - says ``Connection: close`` when the connection cannot be reused: a body too large to wait
@@ -66,6 +67,7 @@ class _Exchange:
     __slots__ = (
         "_body_done",
         "_deadline",
+        "_http1",
         "_receive",
         "_send",
         "closing",
@@ -88,6 +90,7 @@ class _Exchange:
         self._body_done = asyncio.Event()
         self.started = False
         self.closing = False
+        self._http1 = scope["http_version"] in HTTP1
         length: int | None = None
         chunked = False
         for name, value in scope["headers"]:
@@ -95,12 +98,12 @@ class _Exchange:
                 length = int(value) if value.strip().isdigit() else None
             elif name == b"transfer-encoding":
                 chunked = True
-        if not chunked and not length:
-            self._body_done.set()
+        if self._http1 and not chunked and not length:
+            self._body_done.set()  # HTTP/2 and 3 frame bodies themselves: the receive says
         # Both framings at once: whatever is done with the body, close after responding.
-        self.must_close = chunked and length is not None
+        self.must_close = self._http1 and chunked and length is not None
         # An unread body too big (or of unknown size) to wait for: close rather than drain.
-        self.unread_too_big = chunked or (length or 0) > max_body_bytes
+        self.unread_too_big = self._http1 and (chunked or (length or 0) > max_body_bytes)
 
     async def receive(self) -> ASGIReceiveEvent:
         """The app's ``receive``: body messages only until the deadline."""
@@ -123,7 +126,8 @@ class _Exchange:
                 self.closing = True
                 message = {**message, "headers": [*message.get("headers", ()), CLOSE_HEADER]}
         elif (
-            message["type"] == "http.response.body"
+            self._http1
+            and message["type"] == "http.response.body"
             and not message.get("more_body", False)
             and not self.closing
             and not self._body_done.is_set()
@@ -148,8 +152,9 @@ class _Exchange:
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
-            CLOSE_HEADER,
         ]
+        if self._http1:  # HTTP/2 and 3 end just this stream
+            headers.append(CLOSE_HEADER)
         await self._send({"type": "http.response.start", "status": 408, "headers": headers})
         await self._send({"type": "http.response.body", "body": body, "more_body": False})
 
@@ -211,7 +216,7 @@ class ConnectionGuard:
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
-        if scope["type"] != "http" or scope["http_version"] not in HTTP1:
+        if scope["type"] != "http":
             await self._inner(scope, receive, send)
             return
         deadline = asyncio.get_running_loop().time() + self._body_timeout
