@@ -28,7 +28,8 @@ from .streaming.refusals import BrokerUnavailable
 DEFAULT_BIND = "127.0.0.1:8000"
 
 
-def _parser() -> argparse.ArgumentParser:
+def argument_parser() -> argparse.ArgumentParser:
+    """The command line's grammar."""
     parser = argparse.ArgumentParser(
         prog="quart-qa",
         description="A streaming Q&A server that simulates an LLM over SSE, and a terminal "
@@ -146,7 +147,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
-    args = _parser().parse_args(argv)
+    args = argument_parser().parse_args(argv)
     try:
         if args.command == "check-config":
             return _check_config(args.path)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system programs the tests drive for real: Debian's Chromium, redis-server,
-# Node.js (npm) and tmux.
+# Node.js (npm), tmux, nginx (tests/deploy runs the shipped deploy/nginx.conf in it) and curl.
 # Runs apt-get only when something is missing; needs root (or sudo) on Debian for that.
 set -euo pipefail
 missing=()
@@ -9,6 +9,8 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

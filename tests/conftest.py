@@ -12,7 +12,7 @@ from quart.typing import TestClientProtocol as Client
 
 from quart_qa.settings.config import Settings
 
-from .support.apps import IN_CI, AppFactory, fast_settings, running_app, with_redis
+from .support.apps import AppFactory, fast_settings, required_program, running_app, with_redis
 from .support.redis_server import RedisServer, redis_server, redis_server_path
 from .support.tls import TlsFiles, make_tls_files
 from .support.wheel import InstalledWheel, build_wheel, install_wheel
@@ -29,13 +29,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def redis_program() -> str:
     """``redis-server``; missing is a skip on a laptop and a failure in CI."""
-    program = redis_server_path()
-    if program is None:
-        message = "redis-server is not installed (scripts/ensure-system-deps.sh installs it)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return program
+    return required_program(redis_server_path(), "redis-server")
 
 
 @pytest.fixture(scope="session")

@@ -10,14 +10,13 @@ import subprocess
 from collections.abc import Iterator
 
 import httpx
-import httpx2
-import openai
 import pytest
 from httpx_sse import aconnect_sse
 
-from tests.support.apps import IN_CI
+from tests.support.apps import required_program
 from tests.support.h3_client import h3_connection
 from tests.support.live_server import QaServer, free_port
+from tests.support.openai_h2 import stream_chat_completion
 from tests.support.tls import TlsFiles
 
 pytestmark = pytest.mark.timeout(60)
@@ -47,8 +46,10 @@ def tls_server(tls_files: TlsFiles, tmp_path_factory: pytest.TempPathFactory) ->
     config.write_text(CONFIG.format(cert=tls_files.cert, key=tls_files.key), encoding="utf-8")
     port = free_port()
     options = ["--quic-bind", f"127.0.0.1:{port}"]
-    with QaServer(config, folder, port, options=options, scheme="https") as server:
-        yield server
+    server = QaServer(config, folder, port, options=options, scheme="https")
+    server.start()
+    yield server
+    server.kill()  # a polite stop would wait for the QUIC connection to time out
 
 
 @pytest.mark.parametrize("http2", [True, False], ids=["HTTP/2", "HTTP/1.1"])
@@ -78,42 +79,17 @@ async def test_the_chat_stream_answers_over_either_protocol(
 async def test_the_openai_sdk_streams_a_chat_completion_over_http2(
     tls_server: QaServer, tls_files: TlsFiles
 ) -> None:
-    versions: list[str] = []
-
-    async def record(response: httpx2.Response) -> None:
-        versions.append(response.http_version)
-
-    http_client = openai.DefaultAsyncHttpxClient(
-        http2=True, verify=tls_files.client_context(), event_hooks={"response": [record]}
-    )
-    async with (
-        openai.AsyncOpenAI(
-            base_url=f"{tls_server.url}/v1", api_key="any", http_client=http_client, max_retries=0
-        ) as client,
-        asyncio.timeout(STREAM_TIMEOUT),
-    ):
-        stream = await client.chat.completions.create(
-            model="quart-qa", messages=[{"role": "user", "content": "weather?"}], stream=True
-        )
-        pieces = [
-            chunk.choices[0].delta.content
-            async for chunk in stream
-            if chunk.choices and chunk.choices[0].delta.content
-        ]
-    assert versions == ["HTTP/2"]
-    assert len(pieces) > 1  # streamed, not one block
-    assert "".join(pieces) == ANSWER
+    async with asyncio.timeout(STREAM_TIMEOUT):
+        streamed = await stream_chat_completion(f"{tls_server.url}/v1", tls_files, "weather?")
+    assert streamed.protocols == ["HTTP/2"]
+    assert len(streamed.pieces) > 1  # streamed, not one block
+    assert streamed.text == ANSWER
 
 
 def test_curl_streams_a_chat_completion_over_http2(
     tls_server: QaServer, tls_files: TlsFiles
 ) -> None:
-    curl = shutil.which("curl")
-    if curl is None:
-        message = "curl is not installed (scripts/ensure-system-deps.sh installs it)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+    curl = required_program(shutil.which("curl"), "curl")
     body = {"model": "quart-qa", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
     result = subprocess.run(
         [curl, "--http2", "--no-buffer", "--silent", "--show-error", "--include",

@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from quart import Quart
 
 from quart_qa import create_app
@@ -17,6 +18,17 @@ from quart_qa.settings.config import Settings
 ROOT = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ("memory", "redis")
+
+
+def required_program(path: str | None, name: str) -> str:
+    """``path`` of a program a test drives; missing is a skip on a laptop and a failure in CI."""
+    if path is None:
+        message = f"{name} is not installed (scripts/ensure-system-deps.sh installs it)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
 
 AppFactory = Callable[[Settings], AbstractAsyncContextManager[Quart]]
 
