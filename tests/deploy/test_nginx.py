@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from httpx_sse import ServerSentEvent, aconnect_sse
+from websockets.asyncio.client import connect as websocket
 
 from tests.support.apps import required_program
 from tests.support.live_server import QaServer
@@ -208,4 +210,21 @@ async def test_a_resume_through_nginx_with_last_event_id_loses_nothing(
     ids = [int(event.id) for event in resumed]
     assert ids == list(range(ids[0], ids[0] + len(ids)))  # nothing lost, nothing twice
     chunks = [event.data for event in resumed if event.event == "ANSWER_CHUNK"]
+    assert "".join(chunks) == MEDIUM
+
+
+async def test_the_websocket_stream_upgrades_through_nginx(
+    proxy: Nginx, tls_files: TlsFiles
+) -> None:
+    url = f"wss://127.0.0.1:{proxy.port}/qa/ws/nginx_socket"
+    async with (
+        asyncio.timeout(STREAM_TIMEOUT),
+        websocket(url, ssl=tls_files.client_context()) as socket,
+    ):
+        assert json.loads(await socket.recv())["event"] == "CONNECTED"
+        await socket.send(json.dumps({"type": "ask", "question": "over a socket"}))
+        chunks = []
+        while (message := json.loads(await socket.recv())).get("event") != "ANSWER_END":
+            if message.get("event") == "ANSWER_CHUNK":
+                chunks.append(message["data"])
     assert "".join(chunks) == MEDIUM
