@@ -57,12 +57,16 @@ class Step:
     """One step of an answer: what kind it is, its pieces and, for a tool call, the tool.
 
     The pieces joined are the step's text: the reasoning or answer text, a tool call's
-    arguments as compact JSON, or the object as compact JSON.
+    arguments as compact JSON, or the object as compact JSON. ``output`` (compact JSON) is a
+    tool call's scripted result: the answering app ran the tool itself. Front ends show it
+    (the chat page, the AI SDK's UI stream, AG-UI); the model APIs send the call alone, since
+    a model never runs its tools.
     """
 
     kind: StepKind
     parts: tuple[str, ...]
     tool: str | None = None
+    output: str | None = None
 
     @property
     def text(self) -> str:
@@ -72,7 +76,8 @@ class Step:
     def describe(self) -> str:
         """One line for ``check-config``."""
         if self.kind == "tool_call":
-            return f"tool call {self.tool} {self.text}"
+            result = "" if self.output is None else f" -> {self.output}"
+            return f"tool call {self.tool} {self.text}{result}"
         if self.kind == "object":
             return f"object {self.text}"
         return f"{self.kind}: {len(self.parts)} part(s)"
@@ -122,7 +127,7 @@ class AnswerRule:
 
     @property
     def parts(self) -> tuple[str, ...]:
-        """The answer text's parts (text and object steps): what the chat page shows."""
+        """The answer text's parts (text and object steps): the ``ANSWER_CHUNK`` events."""
         return tuple(
             part for step in self.steps if step.kind in ("text", "object") for part in step.parts
         )
@@ -131,19 +136,6 @@ class AnswerRule:
     def part_count(self) -> int:
         """How many parts all steps have together (``fail_after`` counts these)."""
         return sum(len(step.parts) for step in self.steps)
-
-    @property
-    def text_fail_after(self) -> int | None:
-        """``fail_after`` counted in :attr:`parts` only: where the chat page fails."""
-        if self.fail_after is None:
-            return None
-        left, shown = self.fail_after, 0
-        for step in self.steps:
-            taken = min(left, len(step.parts))
-            if step.kind in ("text", "object"):
-                shown += taken
-            left -= taken
-        return shown
 
     @property
     def is_default(self) -> bool:
@@ -238,7 +230,7 @@ _STEP_KINDS: dict[str, StepKind] = {
     "tool": "tool_call",
     "object": "object",
 }
-_STEP_KEYS = frozenset({*_STEP_KINDS, "arguments", "chunk_by"})
+_STEP_KEYS = frozenset({*_STEP_KINDS, "arguments", "output", "chunk_by"})
 
 
 def _number(raw: Mapping[str, object], key: str, where: str) -> float | None:
@@ -310,8 +302,9 @@ def step_from_mapping(raw: object, where: str) -> Step:
     if len(kinds) != 1:
         raise ConfigError(where, "needs exactly one of `reasoning`, `text`, `tool` or `object`")
     key = kinds[0]
-    if "arguments" in raw and key != "tool":
-        raise ConfigError(f"{where}.arguments", "only applies together with `tool`")
+    for only_tool in ("arguments", "output"):
+        if only_tool in raw and key != "tool":
+            raise ConfigError(f"{where}.{only_tool}", "only applies together with `tool`")
     chunk_by = _chunk_by(raw, where)
     if key in ("reasoning", "text"):
         return Step(_STEP_KINDS[key], split_text(_text(raw, key, where), chunk_by))
@@ -328,7 +321,8 @@ def step_from_mapping(raw: object, where: str) -> Step:
     arguments = _json_value(raw, "arguments", where) if "arguments" in raw else {}
     if not isinstance(arguments, dict):
         raise ConfigError(f"{where}.arguments", "must be a table or a JSON object")
-    return Step("tool_call", split_text(compact_json(arguments), chunk_by), name)
+    output = compact_json(_json_value(raw, "output", where)) if "output" in raw else None
+    return Step("tool_call", split_text(compact_json(arguments), chunk_by), name, output)
 
 
 def _steps(raw: Mapping[str, object], where: str) -> tuple[Step, ...]:

@@ -20,6 +20,7 @@ from .metrics import Metrics
 from .pacing import Pacer
 from .rate_limit import RateLimiter
 from .scheduler import PaceScheduler
+from .seed_frames import seed_frames
 
 log = logging.getLogger("quart_qa.settings.answers")
 
@@ -222,23 +223,27 @@ class AnswerRunner:
         await self._publish(broadcast, "ANSWER_START", render(messages.answer_start, **texts))
         pacer = Pacer(self.scheduler, burst=max(1, stream.queue_size // 8))
         previous = 0.0
-        fail_after = rule.text_fail_after
-        for index, part in enumerate(rule.parts):
-            if fail_after is not None and index == fail_after:
+        first = True
+        for frame in seed_frames(rule):
+            if rule.fail_after is not None and frame.part >= rule.fail_after:
                 await self._publish(broadcast, "ERROR", rule.error)
                 return Outcome.FAILED
-            await pacer.wait(first_delay if index == 0 else delay)
-            if broadcast.subscriber_count == 0 and broadcast.unwatched_for() >= grace:
-                await self._publish(broadcast, "ERROR", render(messages.answer_abandoned, **texts))
-                return Outcome.ABANDONED
-            await self._publish(broadcast, "ANSWER_CHUNK", part)
-            now = time.monotonic()
-            if index == 0:
-                self._metrics.first_chunk_seconds.observe(now - answer.accepted_at)
-            else:
-                lateness.observe(max(0.0, now - previous - delay))
-            previous = now
-        if fail_after is not None and fail_after == len(rule.parts):
+            if frame.share > 0:
+                wait = delay * frame.share
+                await pacer.wait(first_delay if first else wait)
+                if broadcast.subscriber_count == 0 and broadcast.unwatched_for() >= grace:
+                    abandoned = render(messages.answer_abandoned, **texts)
+                    await self._publish(broadcast, "ERROR", abandoned)
+                    return Outcome.ABANDONED
+            await self._publish(broadcast, frame.event, frame.data)
+            if frame.share > 0:
+                now = time.monotonic()
+                if first:
+                    self._metrics.first_chunk_seconds.observe(now - answer.accepted_at)
+                else:
+                    lateness.observe(max(0.0, now - previous - wait))
+                previous, first = now, False
+        if rule.fail_after is not None and rule.fail_after >= rule.part_count:
             await self._publish(broadcast, "ERROR", rule.error)
             return Outcome.FAILED
         await self._publish(broadcast, "ANSWER_END", render(messages.answer_end, **texts))

@@ -59,11 +59,13 @@ class ToolCall:
     """Who a tool call block is: its place among the answer's calls, an id, the tool.
 
     ``id`` is random hex; each dialect gives it its own prefix (``call_``, ``toolu_``).
+    ``output`` is the step's scripted result (compact JSON), None when the caller runs the tool.
     """
 
     index: int
     id: str
     name: str
+    output: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,11 +132,12 @@ _TEXT_KINDS = ("text", "object")
 
 @dataclass(frozen=True)
 class _Group:
-    """Consecutive steps that make one block: their kind, tool and parts."""
+    """Consecutive steps that make one block: their kind, tool, parts and tool output."""
 
     kind: BlockKind
     tool: str | None
     parts: tuple[str, ...]
+    output: str | None = None
 
 
 def _groups(steps: Sequence[Step]) -> list[_Group]:
@@ -145,7 +148,7 @@ def _groups(steps: Sequence[Step]) -> list[_Group]:
         if last is not None and step.kind == last.kind and step.kind in ("reasoning", "text"):
             groups[-1] = _Group(last.kind, None, last.parts + step.parts)
         else:
-            groups.append(_Group(step.kind, step.tool, step.parts))
+            groups.append(_Group(step.kind, step.tool, step.parts, step.output))
     return groups
 
 
@@ -155,7 +158,7 @@ def _keep_parts(groups: Sequence[_Group], count: int) -> list[_Group]:
     for group in groups:
         if count <= 0:
             break
-        kept.append(_Group(group.kind, group.tool, group.parts[:count]))
+        kept.append(_Group(group.kind, group.tool, group.parts[:count], group.output))
         count -= len(group.parts)
     return kept
 
@@ -260,7 +263,7 @@ def plan_answer(
         if parts:
             call = None
             if group.kind == "tool_call" and group.tool is not None:
-                call = ToolCall(calls, uuid.uuid4().hex[:24], group.tool)
+                call = ToolCall(calls, uuid.uuid4().hex[:24], group.tool, group.output)
                 calls += 1
             block = Block(len(blocks), group.kind, call)
             blocks.append(PlannedBlock(block, _deltas(parts, tokens, mode)))

@@ -35,6 +35,14 @@ def scripted_answer(match: str | None) -> str:
     raise KeyError(f"fast.toml has no [[answers]] rule with match = {match!r}")
 
 
+def scripted_rule(match: str) -> dict[str, Any]:
+    """fast.toml's rule with this ``match``, as written there."""
+    with FAST_CONFIG.open("rb") as file:
+        config: dict[str, Any] = tomllib.load(file)
+    rule: dict[str, Any] = next(rule for rule in config["answers"] if rule.get("match") == match)
+    return rule
+
+
 def scripted_error(match: str) -> str:
     with FAST_CONFIG.open("rb") as file:
         config: dict[str, Any] = tomllib.load(file)

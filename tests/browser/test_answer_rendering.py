@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.browser_tabs import Tabs
-from tests.browser.chat_page import ChatPage, scripted_answer
+from tests.browser.chat_page import ChatPage, scripted_answer, scripted_rule
 
 pytestmark = pytest.mark.timeout(25)
 
@@ -79,3 +80,59 @@ def test_wire_panel_lists_the_frames_with_ids_and_times(chat: ChatPage) -> None:
 
     chat.by_id("wire-clear").click()
     expect(frames).to_have_count(0)
+
+
+# Records the distinct texts each [data-testid] below shows, in order, as the page changes.
+RECORD_TEXTS = """(testIds) => {
+  window.__texts = Object.fromEntries(testIds.map((id) => [id, []]));
+  const messages = document.querySelector('[data-testid="messages"]');
+  new MutationObserver(() => {
+    for (const id of testIds) {
+      const node = messages.querySelector(`[data-testid="${id}"]`);
+      const seen = window.__texts[id];
+      if (node && seen[seen.length - 1] !== node.textContent) seen.push(node.textContent);
+    }
+  }).observe(messages, { childList: true, subtree: true, characterData: true });
+}"""
+
+
+def test_thinking_and_tool_card_stream_then_the_answer(chat: ChatPage, tabs: Tabs) -> None:
+    rule = scripted_rule("weather")
+    reasoning, call, text = rule["steps"]
+    chat.page.evaluate(RECORD_TEXTS, ["thinking-text", "tool-args"])
+    answer = chat.ask("What is the weather in Paris?")
+
+    thinking = answer.get_by_test_id("thinking")
+    expect(thinking).to_have_attribute("open", "")  # open while the reasoning streams
+    tabs.screenshot(chat.page, "thinking-streaming")
+    card = answer.get_by_test_id("tool-card")
+    expect(card).to_have_attribute("data-state", "output-available")
+    expect(answer).to_have_attribute("data-state", "done")
+
+    expect(answer.get_by_test_id("thinking-text")).to_have_text(reasoning["reasoning"])
+    expect(thinking).not_to_have_attribute("open", "")  # folded once the answer moved on
+    expect(card.get_by_test_id("tool-name")).to_have_text(call["tool"])
+    args = json.loads(card.get_by_test_id("tool-args").inner_text())
+    assert args == call["arguments"]
+    assert json.loads(card.get_by_test_id("tool-result").inner_text()) == call["output"]
+    expect(answer.get_by_test_id("answer-text").locator("strong")).to_have_text("21 °C")
+    assert answer.get_by_test_id("answer-text").inner_text() == text["text"].replace("**", "")
+
+    texts = chat.page.evaluate("() => window.__texts")
+    assert len(texts["thinking-text"]) >= 3, texts["thinking-text"]
+    assert texts["thinking-text"][-1] == reasoning["reasoning"]
+    partial_args = texts["tool-args"][:-1]  # the last one is the pretty-printed whole
+    assert len(partial_args) >= 3, partial_args
+    assert all(
+        json.dumps(call["arguments"], separators=(",", ":")).startswith(piece)
+        for piece in partial_args
+    )
+    tabs.screenshot(chat.page, "tool-call-done")
+
+    # A reload shows the same parts again, from the saved transcript.
+    chat.page.reload()
+    chat.expect_connected()
+    restored = chat.answers.first
+    expect(restored.get_by_test_id("thinking-text")).to_have_text(reasoning["reasoning"])
+    expect(restored.get_by_test_id("tool-card")).to_have_attribute("data-state", "output-available")
+    expect(restored.get_by_test_id("answer-text").locator("strong")).to_have_text("21 °C")

@@ -8,9 +8,7 @@ import re
 import pytest
 
 from quart_qa.settings.answers import (
-    AnswerRule,
     Conversation,
-    Step,
     choose_rule,
     rule_from_mapping,
     rules_from_list,
@@ -147,14 +145,6 @@ def test_choose_rule_matches_the_conversation(
     assert "".join(choose_rule(RULES, conversation).parts) == answer
 
 
-def test_text_fail_after_counts_only_answer_text() -> None:
-    rule = AnswerRule(
-        (Step("reasoning", ("a ", "b")), Step("text", ("c ", "d"))), fail_after=3, error="x"
-    )
-    assert rule.text_fail_after == 1
-    assert AnswerRule((Step("text", ("a",)),)).text_fail_after is None
-
-
 def test_describe_shows_conditions_and_steps() -> None:
     assert rule_from_mapping(WEATHER, "answers[0]").describe() == (
         "match /weather/ and tools offered: 3 step(s)\n"
@@ -168,3 +158,13 @@ def test_describe_shows_conditions_and_steps() -> None:
     assert after.describe() == (
         "after any tool returns and no tools offered and turn 3: 2 part(s) (delay 0.5s)"
     )
+
+
+def test_a_tool_step_may_script_its_output() -> None:
+    rule = rule_from_mapping(
+        {"steps": [{"tool": "get_weather", "output": {"sky": "sunny"}}]}, "answers[0]"
+    )
+    assert rule.steps[0].output == '{"sky":"sunny"}'
+    assert rule.steps[0].describe() == 'tool call get_weather {} -> {"sky":"sunny"}'
+    with pytest.raises(ConfigError, match=r"answers\[0\]\.steps\[0\]\.output: only applies"):
+        rule_from_mapping({"steps": [{"text": "hi", "output": 1}]}, "answers[0]")
