@@ -391,6 +391,14 @@ async def answer_response(
         response = json_response(await whole())
         response.headers.update(headers)
         return response
-    response = Response(coalesced(frames()), status=200, headers={**SSE_HEADERS, **headers})
+    return event_stream_response(frames(), headers)
+
+
+def event_stream_response(
+    frames: AsyncIterator[bytes], headers: Mapping[str, str] | None = None
+) -> Response:
+    """A 200 ``text/event-stream`` of ``frames`` (coalesced into fewer writes), never cut by
+    Quart's response timeout: the answer paces it, and ``stream.answer_timeout`` bounds it."""
+    response = Response(coalesced(frames), status=200, headers={**SSE_HEADERS, **(headers or {})})
     response.timeout = None
     return response

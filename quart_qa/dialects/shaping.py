@@ -55,12 +55,18 @@ class OutputFormat:
 
 @dataclass(frozen=True)
 class AnswerRequest:
-    """What one request asks of the answer, whatever its dialect."""
+    """What one request asks of the answer, whatever its dialect.
+
+    ``app_tools``: the answer comes from an app with tools of its own (the AI SDK's and
+    AG-UI's endpoints play the app's server), not from a model that may call only the tools a
+    request offers: no rule is passed over for the tools it calls.
+    """
 
     conversation: Conversation = field(default_factory=Conversation)
     tools: tuple[ToolSpec, ...] = ()
     tool_choice: ToolChoice = field(default_factory=ToolChoice)
     output: OutputFormat = field(default_factory=OutputFormat)
+    app_tools: bool = False
 
     @property
     def callable_tools(self) -> tuple[ToolSpec, ...]:
@@ -70,6 +76,8 @@ class AnswerRequest:
     @property
     def matching(self) -> Conversation:
         """The conversation the rules match on, with the tools the answer may call."""
+        if self.app_tools:
+            return replace(self.conversation, tools=None)
         return replace(self.conversation, tools=tuple(tool.name for tool in self.callable_tools))
 
 

@@ -200,6 +200,11 @@ class LlmState:
         """The models the listing endpoints show."""
         return listed_models(self.settings.models)
 
+    def default_model(self) -> ModelPreset:
+        """The preset for callers that name no model (the AI SDK's and AG-UI's endpoints):
+        the first listed."""
+        return self.listed_models()[0]
+
     def plan(
         self,
         model: ModelPreset,

@@ -138,6 +138,20 @@ class AnswerRule:
         return sum(len(step.parts) for step in self.steps)
 
     @property
+    def text_fail_after(self) -> int | None:
+        """``fail_after`` counted in :attr:`parts` only: after how many answer-text parts a
+        client that shows only the text sees the failure."""
+        if self.fail_after is None:
+            return None
+        left, shown = self.fail_after, 0
+        for step in self.steps:
+            taken = min(left, len(step.parts))
+            if step.kind in ("text", "object"):
+                shown += taken
+            left -= taken
+        return shown
+
+    @property
     def is_default(self) -> bool:
         """True for the rule without conditions."""
         return (

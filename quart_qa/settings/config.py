@@ -23,6 +23,7 @@ from .auth import AuthSettings
 from .broker import BrokerSettings
 from .cors import CorsSettings
 from .errors import ConfigError
+from .frontends import FrontendSettings
 from .model_presets import ModelPreset, models_from_mapping
 from .server import ServerSettings
 from .shipped import config_file
@@ -111,6 +112,7 @@ class Settings:
     cors: CorsSettings = field(default_factory=CorsSettings)
     broker: BrokerSettings = field(default_factory=BrokerSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    frontends: FrontendSettings = field(default_factory=FrontendSettings)
     answers: tuple[AnswerRule, ...] = field(default_factory=_seed_rules)
     models: tuple[ModelPreset, ...] = ()  # empty: the LLM APIs accept any model name
     source: str = "<embedded defaults>"
@@ -128,6 +130,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "cors": CorsSettings,
     "broker": BrokerSettings,
     "server": ServerSettings,
+    "frontends": FrontendSettings,
 }
 # A demo script's conversation (``quart-qa demo`` reads and checks it) may share the file
 # with the server's config, so a demo script is also a config the server loads.

@@ -8,7 +8,9 @@ import re
 import pytest
 
 from quart_qa.settings.answers import (
+    AnswerRule,
     Conversation,
+    Step,
     choose_rule,
     rule_from_mapping,
     rules_from_list,
@@ -158,6 +160,14 @@ def test_describe_shows_conditions_and_steps() -> None:
     assert after.describe() == (
         "after any tool returns and no tools offered and turn 3: 2 part(s) (delay 0.5s)"
     )
+
+
+def test_text_fail_after_counts_only_answer_text() -> None:
+    rule = AnswerRule(
+        (Step("reasoning", ("a ", "b")), Step("text", ("c ", "d"))), fail_after=3, error="x"
+    )
+    assert rule.text_fail_after == 1
+    assert AnswerRule((Step("text", ("a",)),)).text_fail_after is None
 
 
 def test_a_tool_step_may_script_its_output() -> None:
