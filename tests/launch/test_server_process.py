@@ -55,6 +55,8 @@ async def collect_answer(
         assert source.response.headers["content-type"].startswith("text/event-stream")
         events = []
         async for event in source.aiter_sse():
+            if event.event == "message" and not event.data:
+                continue  # httpx-sse reports a heartbeat comment after an id as an empty event
             events.append((event.event, event.data))
             if event.event == "CONNECTED":
                 response = await client.post(f"/qa/ask/{user_id}", json={"question": question})
