@@ -9,6 +9,7 @@ from . import __version__
 from .dialects.fast_path import install_llm_fast_path
 from .dialects.mount import init_llm_apis
 from .settings.config import Settings, settings_from_environment
+from .web.admin import admin
 from .web.connection_guard import install_connection_guard
 from .web.cors import apply_cors
 from .web.error_handlers import JsonErrorRequest, register_error_handlers
@@ -16,6 +17,7 @@ from .web.fast_path import install_fast_path
 from .web.health_routes import health
 from .web.openapi import QAOpenAPIProvider
 from .web.pages import STATIC_DIR, pages
+from .web.recorder import install_recorder
 from .web.routes import qa
 from .web.session_routes import sessions
 from .web.state import EXTENSION_KEY, AppState
@@ -54,11 +56,14 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.register_blueprint(sessions)
     app.register_blueprint(sockets)
     app.register_blueprint(pages)
-    init_llm_apis(app, settings)
+    init_llm_apis(app, settings, state.rules)
     app.register_blueprint(health)
     apply_cors(app, settings.cors)
+    if settings.admin.enabled:
+        app.register_blueprint(admin)
     install_llm_fast_path(app)
     install_fast_path(app)  # the chat page's connects and asks come first
+    install_recorder(app, state.journal, settings.limits.max_body_bytes)
     install_connection_guard(  # outermost: every request's body, keep-alive and shutdown
         app,
         state.in_flight,

@@ -61,6 +61,12 @@ def argument_parser() -> argparse.ArgumentParser:
         help="also serve HTTP/3 on this UDP address; needs TLS and quart-qa[http3] "
         "([server] quic_bind)",
     )
+    serve.add_argument(
+        "--no-watch",
+        dest="watch",
+        action="store_false",
+        help="do not reload the config file when it changes (SIGHUP still reloads it)",
+    )
     check = subcommands.add_parser(
         "check-config",
         help="validate a config and print its rules",
@@ -141,7 +147,7 @@ def _serve(args: argparse.Namespace) -> int:
         from .workers import serve_workers
 
         return serve_workers(settings, path, bind, workers)
-    asyncio.run(serve_app(settings, bind))
+    asyncio.run(serve_app(settings, bind, config_path=path, watch=args.watch))
     return 0
 
 

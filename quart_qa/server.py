@@ -18,6 +18,7 @@ from hypercorn.utils import wrap_app
 from .app import create_app
 from .gc_policy import collect_after_closes, freeze_start_up
 from .loop_errors import install_accept_error_log
+from .reload import ConfigReloader
 from .settings.config import Settings
 from .settings.errors import ConfigError
 from .settings.server import ServerSettings
@@ -104,11 +105,14 @@ async def serve_app(
     *,
     sockets: Sockets | None = None,
     stop_flag: StopFlag | None = None,
+    config_path: str | None = None,
+    watch: bool = True,
 ) -> None:
     """Serve until SIGTERM or SIGINT (or ``stop_flag``), then end every stream and stop.
 
     A worker of :mod:`quart_qa.workers` passes the shared listening ``sockets`` and the
-    supervisor's ``stop_flag``; it then stops exactly as a single process does.
+    supervisor's ``stop_flag``; it then stops exactly as a single process does. With
+    ``config_path``, SIGHUP reloads its rules, and so does every save when ``watch``.
     """
     app = create_app(settings)
     state = get_state(app)
@@ -117,6 +121,13 @@ async def serve_app(
     install_accept_error_log(loop)
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    watcher: asyncio.Task[None] | None = None
+    if config_path is not None:
+        reloader = ConfigReloader(app, config_path)
+        loop.add_signal_handler(signal.SIGHUP, reloader.reload)
+        if watch:
+            watcher = loop.create_task(reloader.watch(stop), name="config-watch")
+            log.info("watching %s for changes (--no-watch turns it off)", config_path)
 
     async def shutdown_trigger() -> None:
         await _stopped(stop, stop_flag)
@@ -141,3 +152,6 @@ async def serve_app(
         )
     finally:
         collector.cancel()
+        if watcher is not None:
+            stop.set()
+            await watcher

@@ -19,6 +19,8 @@ from .support.wheel import InstalledWheel, build_wheel, install_wheel
 
 BACKENDS = ("memory", "redis")
 
+pytest_plugins = ("pytester",)
+
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Modules with ``ALL_BACKENDS = True`` run every app test on memory and on Redis."""

@@ -15,6 +15,7 @@ from ..settings.config import Settings
 from ..streaming.answer_runner import Answer, AnswerRunner, CancelResult
 from ..streaming.broadcast import BroadcastRegistry, Connection
 from ..streaming.metrics import Metrics
+from ..streaming.rulebook import RuleBook
 from .memory import MemoryBroker
 
 
@@ -58,10 +59,10 @@ class Broker(Protocol):
         """Stop answers and background work, release the backend (after serving)."""
 
 
-def make_broker(settings: Settings, metrics: Metrics) -> Broker:
+def make_broker(settings: Settings, metrics: Metrics, rules: RuleBook) -> Broker:
     """The broker ``[broker] backend`` names."""
     if settings.broker.backend == "redis":
         from .redis.broker import RedisBroker
 
-        return RedisBroker(settings, metrics)
-    return MemoryBroker(settings, metrics)
+        return RedisBroker(settings, metrics, rules)
+    return MemoryBroker(settings, metrics, rules)

@@ -10,6 +10,7 @@ from ..streaming.answer_runner import Answer, AnswerRunner, CancelResult
 from ..streaming.broadcast import BroadcastRegistry, Connection
 from ..streaming.event_stream import parse_last_event_id
 from ..streaming.metrics import Metrics
+from ..streaming.rulebook import RuleBook
 
 
 class MemoryBroker:
@@ -17,7 +18,7 @@ class MemoryBroker:
 
     name = "memory"
 
-    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics, rules: RuleBook) -> None:
         stream = settings.stream
         self._settings = settings
         self.registry = BroadcastRegistry(
@@ -26,7 +27,7 @@ class MemoryBroker:
             stream.history_ttl,
             max_retained_bytes=settings.limits.max_history_bytes,
         )
-        self.runner = AnswerRunner(settings, self.registry, metrics)
+        self.runner = AnswerRunner(settings, self.registry, metrics, rules)
 
     async def start(self) -> None:
         return None

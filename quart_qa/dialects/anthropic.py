@@ -38,6 +38,7 @@ from ..streaming.completions import (
     collect,
     count_prompt_tokens,
 )
+from ..streaming.faults import ScriptedFault
 from ..streaming.frames import TextFrame
 from ..streaming.sse import encode_event
 from ..web.errors import ApiError
@@ -48,6 +49,7 @@ from .requests import (
     check_question_length,
     compact_json,
     content_text,
+    error_type_of,
     forced_tool,
     get_bool,
     get_int,
@@ -104,12 +106,37 @@ def error_body(kind: str, message: str) -> dict[str, Any]:
 
 def error_response(error: ApiError) -> Response:
     """The HTTP error response for ``error``."""
-    response = json_response(error_body(error_type(error.status), error.message), error.status)
+    kind = error_type_of(error) or error_type(error.status)
+    response = json_response(error_body(kind, error.message), error.status)
     response.headers.update(error.headers)
     return response
 
 
-register_error_handlers(anthropic_api, error_response, lambda error: "http_error")
+_FAULT_WORDS = {
+    "rate_limit": (
+        429,
+        "rate_limit_error",
+        "This request would exceed your organization's rate limit. Please try again later.",
+    ),
+    "server_error": (500, "api_error", "Internal server error"),
+    "overloaded": (529, "overloaded_error", "Overloaded"),
+    "context_length": (
+        400,
+        "invalid_request_error",
+        "prompt is too long: 200001 tokens > 200000 maximum",
+    ),
+}
+
+
+def fault_error(fault: ScriptedFault) -> ApiError:
+    """A scripted status fault as api.anthropic.com words it (``overloaded`` is its 529)."""
+    status, kind, message = _FAULT_WORDS[fault.kind]
+    return LlmApiError(
+        status, kind, fault.message_or(message), error_type=kind, headers=fault.headers()
+    )
+
+
+register_error_handlers(anthropic_api, error_response, lambda error: "http_error", fault_error)
 
 
 def _event(name: str, body: dict[str, Any]) -> bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from quart import Quart
 
 from ..settings.config import Settings
+from ..streaming.rulebook import RuleBook
 from ..web.state import get_state
 from .agui import mount_agui
 from .ai_sdk import mount_ai_sdk
@@ -16,12 +17,12 @@ from .state import LlmState
 from .unknown_routes import register_unknown_routes
 
 
-def init_llm_apis(app: Quart, settings: Settings) -> LlmState:
+def init_llm_apis(app: Quart, settings: Settings, rules: RuleBook) -> LlmState:
     """Register the LLM state, the dialects' blueprints and the front-end endpoints on ``app``
     (after the app's state: the dialects pace their answers on the same timeline as the chat
     page's, and count their streams with the chat page's)."""
     app_state = get_state(app)
-    state = LlmState(settings, app_state, scheduler=app_state.runner.scheduler)
+    state = LlmState(settings, app_state, rules, scheduler=app_state.runner.scheduler)
     state.init_app(app)
     app.register_blueprint(openai_api)
     app.register_blueprint(anthropic_api)

@@ -33,6 +33,7 @@ from ..streaming.completions import (
     collect,
     count_prompt_tokens,
 )
+from ..streaming.faults import ScriptedFault
 from ..streaming.frames import TextFrame
 from ..streaming.sse import encode_comment, encode_event
 from ..web.errors import ApiError
@@ -45,6 +46,7 @@ from .requests import (
     check_question_length,
     compact_json,
     content_text,
+    error_type_of,
     get_bool,
     get_int,
     get_messages,
@@ -95,9 +97,9 @@ def error_body(error: ApiError) -> dict[str, Any]:
     return {
         "error": {
             "message": error.message,
-            "type": _error_type(error.status),
+            "type": error_type_of(error) or _error_type(error.status),
             "param": param_of(error),
-            "code": error.code,
+            "code": error.code or None,
         }
     }
 
@@ -109,8 +111,56 @@ def error_response(error: ApiError) -> Response:
     return response
 
 
+def fault_error(fault: ScriptedFault) -> ApiError:
+    """A scripted status fault as api.openai.com words it (``code`` null where it sends null)."""
+    headers = fault.headers()
+    match fault.kind:
+        case "rate_limit":
+            wait = f"{fault.fault.retry_after:g}s"
+            return LlmApiError(
+                429,
+                "rate_limit_exceeded",
+                fault.message_or(
+                    "Rate limit reached for requests per min (RPM): Limit 3, Used 3, "
+                    f"Requested 1. Please try again in {wait}."
+                ),
+                error_type="requests",
+                headers=headers,
+            )
+        case "overloaded":
+            return LlmApiError(
+                503,
+                "server_is_overloaded",
+                fault.message_or("The server is overloaded or not ready yet."),
+                error_type="service_unavailable_error",
+                headers=headers,
+            )
+        case "context_length":
+            return LlmApiError(
+                400,
+                "context_length_exceeded",
+                fault.message_or(
+                    "This model's maximum context length is 128000 tokens. However, your "
+                    "messages resulted in 128001 tokens. Please reduce the length of the messages."
+                ),
+                param="messages",
+                error_type="invalid_request_error",
+            )
+    return LlmApiError(
+        500,
+        "",
+        fault.message_or(
+            "The server had an error while processing your request. Sorry about that!"
+        ),
+        error_type="server_error",
+    )
+
+
 register_error_handlers(
-    openai_api, error_response, lambda error: error.name.lower().replace(" ", "_")
+    openai_api,
+    error_response,
+    lambda error: error.name.lower().replace(" ", "_"),
+    fault_error,
 )
 
 

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..settings.model_presets import MAX_NAME_CHARS as MAX_MODEL_CHARS
 from ..streaming.completions import coalesced
+from ..streaming.faults import ScriptedFault
 from ..web.errors import ApiError
 from ..web.refusals import count_refusal
 from ..web.state import get_state
@@ -30,11 +31,33 @@ SSE_HEADERS = {
 
 
 class LlmApiError(ApiError):
-    """An :class:`ApiError` that may name the request parameter at fault."""
+    """An :class:`ApiError` that may name the request parameter at fault, and the provider's
+    own error ``type`` where the status alone does not tell it."""
 
-    def __init__(self, status: int, code: str, message: str, *, param: str | None = None) -> None:
-        super().__init__(status, code, message)
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        param: str | None = None,
+        error_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(status, code, message, headers=headers)
         self.param = param
+        self.error_type = error_type
+
+
+def error_type_of(error: ApiError) -> str | None:
+    """The provider error ``type`` an error names, if any."""
+    return error.error_type if isinstance(error, LlmApiError) else None
+
+
+def generic_fault_error(fault: ScriptedFault) -> ApiError:
+    """A scripted status fault in words any dialect can send (its own error shape around)."""
+    words = fault.generic()
+    return LlmApiError(words.status, words.code, words.message, headers=fault.headers())
 
 
 def param_of(error: ApiError) -> str | None:
@@ -271,8 +294,16 @@ def register_error_handlers(
     blueprint: Blueprint,
     render: Callable[[ApiError], Response],
     http_code: Callable[[HTTPException], str],
+    fault_error: Callable[[ScriptedFault], ApiError] = generic_fault_error,
 ) -> None:
-    """Everything ``blueprint`` raises, in one API's error shape; no traceback reaches a client."""
+    """Everything ``blueprint`` raises, in one API's error shape; no traceback reaches a client.
+
+    ``fault_error`` words a scripted status fault the way this API's provider does.
+    """
+
+    @blueprint.errorhandler(ScriptedFault)
+    async def _scripted_fault(fault: ScriptedFault) -> Response:
+        return render(fault_error(fault))
 
     @blueprint.errorhandler(ApiError)
     async def _api_error(error: ApiError) -> Response:

@@ -16,7 +16,6 @@ from types import TracebackType
 
 from quart import Quart, Request, current_app
 
-from ..settings.answers import choose_rule
 from ..settings.config import Settings
 from ..settings.model_presets import ModelPreset, find_model, listed_models
 from ..streaming.answer_runner import render
@@ -30,10 +29,13 @@ from ..streaming.completions import (
     plan_answer,
     play,
 )
+from ..streaming.faults import refuse_if_scripted
 from ..streaming.metrics import Metrics
 from ..streaming.rate_limit import RateLimiter
 from ..streaming.refusals import TooManyConnections
+from ..streaming.rulebook import RuleBook, note_user
 from ..streaming.scheduler import PaceScheduler
+from ..streaming.wire import StreamDropped
 from ..web import refusals
 from ..web.errors import ApiError
 from ..web.state import AppState
@@ -44,6 +46,7 @@ from .schema_values import SchemaValues
 from .shaping import AnswerRequest, CannotShape, shape_steps
 
 EXTENSION_KEY = "quart_qa_llm"
+TOKEN_CALLER = "user:"  # what check_api_access returns for a token's user
 
 log = logging.getLogger("quart_qa.llm")
 
@@ -97,7 +100,8 @@ class GenerationRecord:
             gone = exc_type is not None and issubclass(
                 exc_type, asyncio.CancelledError | GeneratorExit
             )
-            self.outcome = "disconnected" if gone else "error"
+            dropped = exc_type is not None and issubclass(exc_type, StreamDropped)
+            self.outcome = "disconnected" if gone else "dropped" if dropped else "error"
         self.tracker.finish(self)
         if self.metrics is not None:
             self.metrics.generations.labels(self.api, self.outcome).inc()
@@ -156,6 +160,7 @@ class LlmState:
 
     settings: Settings
     app_state: AppState
+    rules: RuleBook
     scheduler: PaceScheduler = field(default_factory=PaceScheduler)  # the app's one timeline
     tracker: GenerationTracker = field(default_factory=GenerationTracker)
     created: int = field(default_factory=lambda: int(time.time()))
@@ -168,13 +173,18 @@ class LlmState:
 
     def check_access(self, request: Request) -> str:
         """Authenticate, rate-limit and admit one API request: ``[auth]``,
-        ``limits.asks_per_minute``, ``limits.max_connections``, and not while draining."""
+        ``limits.asks_per_minute``, ``limits.max_connections``, and not while draining.
+
+        In token mode the token's user is the request's user, for scoped scripts and the journal.
+        """
         caller = check_api_access(
             self.settings.auth,
             self.rate_limiter,
             self.settings.limits.asks_per_minute,
             request,
         )
+        if caller.startswith(TOKEN_CALLER):
+            note_user(caller.removeprefix(TOKEN_CALLER))
         self.admit_stream()
         return caller
 
@@ -215,7 +225,8 @@ class LlmState:
     ) -> tuple[AnswerPlan, Pace]:
         """Choose the rule for ``request``, shape its steps to it and plan the answer at
         ``model``'s pace; a shape this server cannot produce is a 400 naming the field."""
-        rule = choose_rule(self.settings.answers, request.matching)
+        rule = self.rules.choose(request.matching).rule
+        refuse_if_scripted(rule)
         try:
             steps = shape_steps(rule, request, self.schema_values)
         except CannotShape as error:

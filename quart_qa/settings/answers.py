@@ -13,10 +13,12 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from .errors import ConfigError
+from .faults import Fault, fault_from_mapping
+from .sequences import SEQUENCE_KEYS, repeats_from_mapping
 
 ChunkBy = Literal["word", "char", "sentence"]
 CHUNK_MODES: tuple[ChunkBy, ...] = ("word", "char", "sentence")
@@ -124,6 +126,33 @@ class AnswerRule:
     first_chunk_delay: float | None = None
     fail_after: int | None = None
     error: str = DEFAULT_RULE_ERROR
+    fault: Fault | None = None
+    times: int | None = None
+    sequence: tuple[AnswerRule, ...] = ()
+
+    @property
+    def uses_allowed(self) -> int | None:
+        """How many questions this rule answers (None: any number)."""
+        return len(self.sequence) if self.sequence else self.times
+
+    def answer_for(self, used: int) -> AnswerRule:
+        """The rule that gives answer number ``used`` (from 0): a sequence's entry, or itself."""
+        if not self.sequence:
+            return self
+        entry = self.sequence[min(used, len(self.sequence) - 1)]
+        return replace(
+            entry,
+            match=self.match,
+            after_tool=self.after_tool,
+            tools=self.tools,
+            turn=self.turn,
+            delay=self.delay if entry.delay is None else entry.delay,
+            first_chunk_delay=(
+                self.first_chunk_delay
+                if entry.first_chunk_delay is None
+                else entry.first_chunk_delay
+            ),
+        )
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -204,7 +233,19 @@ class AnswerRule:
             extras.append(f"first chunk after {self.first_chunk_delay:g}s")
         if self.fail_after is not None:
             extras.append(f"fails after {self.fail_after} chunk(s): {self.error!r}")
+        if self.fault is not None:
+            extras.append(f"fault: {self.fault.describe()}")
+        if self.times is not None:
+            extras.append(f"{self.times} time(s)")
         suffix = f" ({', '.join(extras)})" if extras else ""
+        if self.sequence:
+            lines = [f"{self._conditions()}: a sequence of {len(self.sequence)} answer(s){suffix}"]
+            lines.extend(
+                f"    {index}. {entry.describe()}" for index, entry in enumerate(self.sequence, 1)
+            )
+            return "\n".join(lines)
+        if not self.steps:
+            return f"{self._conditions()}: no answer{suffix}"
         if len(self.steps) == 1 and self.steps[0].kind == "text":
             return f"{self._conditions()}: {len(self.parts)} part(s){suffix}"
         lines = [f"{self._conditions()}: {len(self.steps)} step(s){suffix}"]
@@ -236,7 +277,9 @@ _RULE_KEYS = (
         "first_chunk_delay",
         "fail_after",
         "error",
+        "fault",
     }
+    | SEQUENCE_KEYS
 )
 _STEP_KINDS: dict[str, StepKind] = {
     "reasoning": "reasoning",
@@ -406,7 +449,17 @@ def rule_from_mapping(raw: object, where: str) -> AnswerRule:
     """Validate one ``[[answers]]`` table."""
     raw = _table(raw, where, _RULE_KEYS)
     conditions = _conditions(raw, where)
-    steps = _steps(raw, where)
+    fault = fault_from_mapping(raw["fault"], f"{where}.fault") if "fault" in raw else None
+    times, sequence = repeats_from_mapping(raw, where, rule_from_mapping)
+    answered = _ANSWER_KEYS & set(raw)
+    if sequence:
+        for key in sorted(answered | {"chunk_by", "fail_after", "error", "fault"} & set(raw)):
+            raise ConfigError(f"{where}.{key}", "belongs in the answers of the `sequence`")
+        steps: tuple[Step, ...] = ()
+    elif fault is not None and fault.before_stream and not answered:
+        steps = ()  # refused before anything is sent: no answer needed
+    else:
+        steps = _steps(raw, where)
     part_count = sum(len(step.parts) for step in steps)
     fail_after = raw.get("fail_after")
     if fail_after is not None:
@@ -428,15 +481,33 @@ def rule_from_mapping(raw: object, where: str) -> AnswerRule:
         first_chunk_delay=_number(raw, "first_chunk_delay", where),
         fail_after=fail_after,
         error=error_text or DEFAULT_RULE_ERROR,
+        fault=fault,
+        times=times,
+        sequence=sequence,
     )
 
 
-def rules_from_list(raw: object) -> tuple[AnswerRule, ...]:
-    """Validate ``[[answers]]``: a list of rules whose last and only default has no conditions."""
+def rules_from_list(raw: object, *, needs_default: bool = True) -> tuple[AnswerRule, ...]:
+    """Validate ``[[answers]]``: a list of rules whose last and only default has no conditions.
+
+    A script scoped to some requests, or added in front of the rules in force, falls back
+    on those rules: it may leave the default out (``needs_default=False``). A rule without
+    conditions that answers a limited number of times (``times``, ``sequence``) is no default.
+    """
     if not isinstance(raw, list) or not raw:
         raise ConfigError("answers", "must be a non-empty array of tables ([[answers]])")
     rules = tuple(rule_from_mapping(item, f"answers[{index}]") for index, item in enumerate(raw))
-    defaults = [index for index, rule in enumerate(rules) if rule.is_default]
+    if not needs_default:
+        return rules
+    last = rules[-1]
+    if last.is_default and last.uses_allowed is not None:
+        raise ConfigError(
+            f"answers[{len(rules) - 1}]",
+            "the default rule answers whatever is left: it takes no `times` or `sequence`",
+        )
+    defaults = [
+        index for index, rule in enumerate(rules) if rule.is_default and rule.uses_allowed is None
+    ]
     if not defaults:
         raise ConfigError(
             "answers",

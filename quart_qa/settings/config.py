@@ -18,11 +18,13 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
+from .admin import AdminSettings, check_admin
 from .answers import AnswerRule, Step, rules_from_list
 from .auth import AuthSettings
 from .broker import BrokerSettings
 from .cors import CorsSettings
 from .errors import ConfigError
+from .faults import ChaosSettings, chaos_from_mapping
 from .frontends import FrontendSettings
 from .model_presets import ModelPreset, models_from_mapping
 from .server import ServerSettings
@@ -113,6 +115,8 @@ class Settings:
     broker: BrokerSettings = field(default_factory=BrokerSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     frontends: FrontendSettings = field(default_factory=FrontendSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
+    chaos: ChaosSettings = field(default_factory=ChaosSettings)
     answers: tuple[AnswerRule, ...] = field(default_factory=_seed_rules)
     models: tuple[ModelPreset, ...] = ()  # empty: the LLM APIs accept any model name
     source: str = "<embedded defaults>"
@@ -131,6 +135,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "broker": BrokerSettings,
     "server": ServerSettings,
     "frontends": FrontendSettings,
+    "admin": AdminSettings,
 }
 # A demo script's conversation (``quart-qa demo`` reads and checks it) may share the file
 # with the server's config, so a demo script is also a config the server loads.
@@ -211,14 +216,18 @@ def settings_from_mapping(data: Mapping[str, object], *, source: str = "<mapping
                 sections["answers"] = rules_from_list(raw)
             elif key == "models":
                 sections["models"] = models_from_mapping(raw)
+            elif key == "chaos":
+                sections["chaos"] = chaos_from_mapping(raw)
             elif key in _SECTIONS:
                 sections[key] = section_from_mapping(_SECTIONS[key], raw, key)
             elif key not in DEMO_SECTIONS:
-                allowed = ", ".join(sorted([*_SECTIONS, "answers", "models"]))
+                allowed = ", ".join(sorted([*_SECTIONS, "answers", "models", "chaos"]))
                 raise ConfigError(key, f"unknown section (known sections: {allowed})")
+        settings = Settings(**sections, source=source)
+        check_admin(settings.admin, settings.auth.mode, settings.broker.backend)
     except ConfigError as error:
         raise error.with_source(source) from None
-    return Settings(**sections, source=source)
+    return settings
 
 
 _TOML_POSITION = re.compile(r"\(at (?:line (\d+), column (\d+)|end of document)\)")

@@ -12,13 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..settings.answers import AnswerRule, choose_rule
+from ..settings.answers import AnswerRule
 from ..settings.config import Settings
+from ..settings.faults import Fault
 from . import refusals
 from .broadcast import BroadcastRegistry
+from .faults import refuse_if_scripted, stream_fault
 from .metrics import Metrics
 from .pacing import Pacer
 from .rate_limit import RateLimiter
+from .rulebook import RuleBook
 from .scheduler import PaceScheduler
 from .seed_frames import seed_frames
 
@@ -56,6 +59,18 @@ class AnswerSink(Protocol):
 
     async def publish(self, name: str, data: str) -> object: ...
 
+    async def publish_malformed(self, name: str, data: str) -> object:
+        """Publish an event whose frame a client cannot parse (a ``malformed`` fault)."""
+        ...
+
+    def drop_connections(self) -> None:
+        """Cut every connection at once, with no clean end (a ``disconnect`` fault)."""
+        ...
+
+    def hold_heartbeats(self, held: bool) -> None:
+        """Stop (and restart) heartbeats to the user's connections (a ``stall`` fault)."""
+        ...
+
 
 @dataclass
 class Answer:
@@ -88,8 +103,15 @@ class CancelResult:
 class AnswerRunner:
     """Accepts questions and streams their scripted answers into the users' broadcasts."""
 
-    def __init__(self, settings: Settings, registry: BroadcastRegistry, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: BroadcastRegistry,
+        metrics: Metrics,
+        rules: RuleBook,
+    ) -> None:
         self._settings = settings
+        self.rules = rules
         self._registry = registry
         self._metrics = metrics
         self._users: dict[str, UserAnswers] = {}
@@ -120,7 +142,9 @@ class AnswerRunner:
         wait = self.rate_limiter.hit(user_id)
         if wait:
             raise refusals.RateLimited(self._settings.limits.asks_per_minute, wait)
-        answer = Answer(uuid.uuid4().hex, question, choose_rule(self._settings.answers, question))
+        rule = self.rules.choose(question).rule
+        refuse_if_scripted(rule)
+        answer = Answer(uuid.uuid4().hex, question, rule)
         if user is None:
             user = self._users[user_id] = UserAnswers()
             user.pending.append(answer)
@@ -224,10 +248,15 @@ class AnswerRunner:
         pacer = Pacer(self.scheduler, burst=max(1, stream.queue_size // 8))
         previous = 0.0
         first = True
+        fault, sent = stream_fault(rule), 0  # sent: chunks so far, where a stream fault strikes
         for frame in seed_frames(rule):
             if rule.fail_after is not None and frame.part >= rule.fail_after:
                 await self._publish(broadcast, "ERROR", rule.error)
                 return Outcome.FAILED
+            if frame.share > 0 and fault is not None and sent == fault.after:
+                if fault.kind == "truncate":
+                    break
+                await self._strike(broadcast, fault)
             if frame.share > 0:
                 wait = delay * frame.share
                 await pacer.wait(first_delay if first else wait)
@@ -235,8 +264,13 @@ class AnswerRunner:
                     abandoned = render(messages.answer_abandoned, **texts)
                     await self._publish(broadcast, "ERROR", abandoned)
                     return Outcome.ABANDONED
-            await self._publish(broadcast, frame.event, frame.data)
+            malformed = fault is not None and fault.kind == "malformed" and sent == fault.after
+            if frame.share > 0 and malformed:
+                await broadcast.publish_malformed(frame.event, frame.data)
+            else:
+                await self._publish(broadcast, frame.event, frame.data)
             if frame.share > 0:
+                sent += 1
                 now = time.monotonic()
                 if first:
                     self._metrics.first_chunk_seconds.observe(now - answer.accepted_at)
@@ -246,5 +280,20 @@ class AnswerRunner:
         if rule.fail_after is not None and rule.fail_after >= rule.part_count:
             await self._publish(broadcast, "ERROR", rule.error)
             return Outcome.FAILED
+        if fault is not None and fault.kind != "truncate" and fault.after >= sent:
+            await self._strike(broadcast, fault)
         await self._publish(broadcast, "ANSWER_END", render(messages.answer_end, **texts))
         return Outcome.COMPLETED
+
+    async def _strike(self, broadcast: AnswerSink, fault: Fault) -> None:
+        """A stream fault on the chat page: the answer itself goes on (into history), so a
+        page that reconnects resumes it; ``truncate`` ends it early with ``ANSWER_END``."""
+        log.info("fault user=%s: %s", broadcast.user_id, fault.describe())
+        if fault.kind == "disconnect":
+            broadcast.drop_connections()
+        elif fault.kind == "stall":
+            broadcast.hold_heartbeats(True)
+            try:
+                await asyncio.sleep(fault.seconds)
+            finally:
+                broadcast.hold_heartbeats(False)

@@ -75,6 +75,7 @@ class Broadcast:
         "_loop",
         "_queue_size",
         "_subscribers",
+        "heartbeats_held",
         "on_retained",
         "retained_bytes",
         "unwatched_since",
@@ -97,6 +98,7 @@ class Broadcast:
         self.unwatched_since: float | None = loop.time()
         self.retained_bytes = BROADCAST_BYTES
         self.on_retained: Callable[[int], None] | None = None
+        self.heartbeats_held = False
 
     @property
     def subscriber_count(self) -> int:
@@ -120,8 +122,28 @@ class Broadcast:
 
     async def publish(self, name: str, data: str) -> Event:
         """Record the event and offer it to every connection; drop the ones that overflow."""
+        return self._record(name, data, malformed=False)
+
+    async def publish_malformed(self, name: str, data: str) -> Event:
+        """Like :meth:`publish`, but the frame's ``data`` line has no colon: a client's SSE
+        parser takes it for an unknown field and never dispatches the event."""
+        return self._record(name, data, malformed=True)
+
+    def drop_connections(self) -> None:
+        """Cut every connection of the user at once (they reconnect and resume)."""
+        for subscription in tuple(self._subscribers):
+            subscription.drop()
+            self.unsubscribe(subscription)
+
+    def hold_heartbeats(self, held: bool) -> None:
+        """While held, the user's connections get no heartbeat (a stall is silent)."""
+        self.heartbeats_held = held
+
+    def _record(self, name: str, data: str, *, malformed: bool) -> Event:
         event_id = self._last_id = self._last_id + 1
         frame = encode_event(data, event=name, event_id=str(event_id))
+        if malformed:
+            frame = frame.replace(b"\ndata: ", b"\ndata")
         event = Event(event_id, name, data, frame)
         history = self._history
         if self._history_size:

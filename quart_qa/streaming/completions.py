@@ -25,8 +25,10 @@ from typing import Literal
 
 from ..settings.answers import AnswerRule, Step, StepKind
 from ..settings.config import StreamSettings
+from ..settings.faults import Fault
 from ..settings.model_presets import DeltaMode, ModelPreset
 from .scheduler import PaceScheduler
+from .wire import StreamDropped, corrupt_next_frame
 
 # Kana, CJK ideographs and Hangul: a real tokenizer spends about one token on each.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
@@ -115,6 +117,7 @@ class AnswerPlan:
     finish: FinishReason | None
     error: str = ""
     stop_sequence: str | None = None
+    fault: Fault | None = None  # a stream fault (stall, disconnect, malformed) to play
 
     @property
     def deltas(self) -> tuple[PlannedDelta, ...]:
@@ -240,6 +243,10 @@ def plan_answer(
     with ``fail_after``, fails after that many parts. In ``"token"`` mode every token is a
     delta; in ``"part"`` mode every rule part is one.
     """
+    fault = rule.fault if rule.fault is not None and not rule.fault.before_stream else None
+    if fault is not None and fault.kind == "truncate":
+        max_tokens = fault.after if max_tokens is None else min(max_tokens, fault.after)
+        fault = None  # a truncation is the plan itself: ``length`` after that many tokens
     groups = _groups(rule.steps if steps is None else steps)
     fails = rule.fail_after is not None
     kept = _keep_parts(groups, rule.fail_after) if rule.fail_after is not None else groups
@@ -273,7 +280,7 @@ def plan_answer(
             budget -= len(tokens)
     if finish == "stop" and calls:
         finish = "tool_calls"
-    return AnswerPlan(tuple(blocks), finish, "" if finish else rule.error, stop_sequence)
+    return AnswerPlan(tuple(blocks), finish, "" if finish else rule.error, stop_sequence, fault)
 
 
 @dataclass(frozen=True)
@@ -398,16 +405,19 @@ READY_BURST = 32
 class _Standing:
     """Where one playback stands on the timeline: what :func:`coalesced` asks it."""
 
-    __slots__ = ("burst", "deadline", "next_due", "scheduler")
+    __slots__ = ("burst", "deadline", "flush", "next_due", "scheduler")
 
     def __init__(self, scheduler: PaceScheduler, deadline: float) -> None:
         self.scheduler = scheduler
         self.deadline = deadline
         self.next_due: float | None = None  # None: the next event needs no wait
         self.burst = 0  # deltas sent in a row without yielding to the loop
+        self.flush = False  # a stream fault is next: what was made goes out before it
 
     def ready(self) -> bool:
         """True when the playback's next event needs no wait."""
+        if self.flush:
+            return False
         due = self.next_due
         if due is None:
             return True
@@ -443,12 +453,17 @@ async def play(
     standing = _Standing(timeline, deadline)
     _current.set(standing)
     position = sent = reasoning = 0
+    fault = plan.fault  # strikes once ``fault.after`` deltas are out (or before the end)
+    standing.flush = fault is not None and fault.after == 0
     for number, planned in enumerate(plan.blocks):
         block = planned.block
         standing.next_due = due + waits[position] if planned.deltas else None
         yield BlockStart(block)
         pieces: list[str] = []
         for index, delta in enumerate(planned.deltas):
+            if fault is not None and position == fault.after:
+                await strike(fault)
+                due = max(due, timeline.time())  # after a stall the pace starts again
             due += waits[position]
             position += 1
             until = min(due, deadline)
@@ -473,15 +488,33 @@ async def play(
             if block.kind == "reasoning":
                 reasoning += delta.tokens
             pieces.append(delta.text)
+            standing.flush = fault is not None and position >= fault.after
             more = index + 1 < len(planned.deltas)
             standing.next_due = due + waits[position] if more else None
             yield Piece(block, delta.text)
         if plan.finish is not None or number < len(plan.blocks) - 1:
             yield BlockEnd(block, "".join(pieces))
+    if fault is not None and fault.after >= position:
+        await strike(fault)
     if plan.finish is None:
         yield Failed("rule", plan.error, sent)
     else:
         yield Finished(plan.finish, sent, plan.stop_sequence, reasoning)
+
+
+async def strike(fault: Fault) -> None:
+    """Play a stream fault at this point of the answer.
+
+    ``stall``: silence, keep-alives included, for ``fault.seconds``; ``disconnect``: raise
+    :class:`StreamDropped` so the transport closes the connection with no end frame;
+    ``malformed``: the transport sends the next frame with invalid JSON.
+    """
+    if fault.kind == "stall":
+        await asyncio.sleep(fault.seconds)
+    elif fault.kind == "disconnect":
+        raise StreamDropped()
+    elif fault.kind == "malformed":
+        corrupt_next_frame()
 
 
 async def coalesced(frames: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

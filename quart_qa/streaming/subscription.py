@@ -14,6 +14,7 @@ class CloseReason:
     """Why a subscription ended (strings, so they read well in logs and metrics)."""
 
     CLIENT_GONE = "client_gone"
+    DROPPED = "dropped"  # a scripted disconnect
     SLOW_CONSUMER = "slow_consumer"
     LIFETIME = "lifetime"
     SHUTDOWN = "shutdown"
@@ -62,6 +63,14 @@ class Subscription:
         elif self.close_reason is None and not self._frames:
             self._frames.append(frame)
             self._wake()
+
+    def drop(self) -> None:
+        """Cut the connection at once, even mid-write, with no clean end: the client sees
+        its stream drop, reconnects and resumes from history."""
+        self._frames.clear()
+        self.close(CloseReason.DROPPED)
+        if self.on_overflow is not None:
+            self.on_overflow()
 
     def close(self, reason: str) -> None:
         """End the subscription; frames already queued are still delivered."""

@@ -27,6 +27,7 @@ async def healthz() -> Response:
         "running_answers": state.runner.running_count,
         "tasks": len(asyncio.all_tasks()),
         "uptime_seconds": round(time.monotonic() - state.started_at, 3),
+        "config": {"source": state.settings.source, **state.reload.as_json()},
         **broker,
     }
     response = jsonify(body)

@@ -6,6 +6,7 @@ import math
 
 from ..settings.config import Settings
 from ..streaming import refusals
+from ..streaming.faults import ScriptedFault
 from ..streaming.metrics import Metrics
 from .errors import ApiError
 
@@ -46,6 +47,9 @@ def refusal_error(refusal: refusals.Refused, settings: Settings) -> ApiError:
             )
         case refusals.NothingRunning():
             return ApiError(404, "nothing_running", message)
+        case ScriptedFault():
+            words = refusal.generic()
+            return ApiError(words.status, words.code, words.message, headers=refusal.headers())
         case refusals.BrokerUnavailable():
             return ApiError(
                 503,

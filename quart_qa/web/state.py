@@ -14,7 +14,9 @@ from ..brokers.base import Broker, make_broker
 from ..settings.config import Settings
 from ..streaming.answer_runner import AnswerRunner, render
 from ..streaming.broadcast import BroadcastRegistry
+from ..streaming.journal import Journal
 from ..streaming.metrics import Metrics, StateFigures
+from ..streaming.rulebook import RuleBook
 from ..streaming.sse import encode_comment
 from ..streaming.streams import OpenStreams
 from ..streaming.subscription import CloseReason
@@ -31,6 +33,19 @@ log = logging.getLogger("quart_qa.server")
 
 
 @dataclass
+class ReloadStatus:
+    """How the last reload of the config file went (``/healthz`` shows it)."""
+
+    reloads: int = 0
+    error: str | None = None
+    at: float | None = None
+
+    def as_json(self) -> dict[str, object]:
+        """The ``config`` field of ``/healthz``."""
+        return {"reloads": self.reloads, "error": self.error, "at": self.at}
+
+
+@dataclass
 class AppState:
     """Everything mutable the app owns; created by ``create_app``, never global."""
 
@@ -39,7 +54,10 @@ class AppState:
     metrics: Metrics
     address_limits: AddressLimits
     streams: OpenStreams
+    rules: RuleBook
     in_flight: InFlight = field(default_factory=InFlight)
+    journal: Journal | None = None
+    reload: ReloadStatus = field(default_factory=ReloadStatus)
     started_at: float = field(default_factory=time.monotonic)
     draining: bool = False
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -48,9 +66,12 @@ class AppState:
     def from_settings(cls, settings: Settings) -> AppState:
         """Fresh state for one app."""
         metrics = Metrics()
-        broker = make_broker(settings, metrics)
+        rules = RuleBook(settings.answers, settings.chaos)
+        broker = make_broker(settings, metrics, rules)
         streams = OpenStreams(settings.limits.max_connections, lambda: broker.registry.connections)
-        state = cls(settings, broker, metrics, AddressLimits(settings.limits), streams)
+        state = cls(settings, broker, metrics, AddressLimits(settings.limits), streams, rules)
+        if settings.admin.enabled:
+            state.journal = Journal(settings.admin.journal_size)
         metrics.observe_state(state.observed)
         return state
 
@@ -96,8 +117,10 @@ class AppState:
     async def _beat(self, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
-            for subscription in self.registry.all_subscriptions():
-                subscription.offer_heartbeat(HEARTBEAT_FRAME)
+            for broadcast in self.registry.broadcasts():
+                if not broadcast.heartbeats_held:
+                    for subscription in broadcast.subscriptions():
+                        subscription.offer_heartbeat(HEARTBEAT_FRAME)
 
     async def _housekeeping(self) -> None:
         while True:

@@ -49,6 +49,23 @@ def scripted_error(match: str) -> str:
     return next(str(rule["error"]) for rule in config["answers"] if rule.get("match") == match)
 
 
+# Records every data-state the newest answer bubble takes, however briefly.
+_RECORD_ANSWER_STATES = """() => {
+  window.__answerStates = [];
+  const messages = document.querySelector('[data-testid="messages"]');
+  const note = () => {
+    const answers = messages.querySelectorAll('[data-testid="answer"]');
+    if (answers.length === 0) return;
+    const state = answers[answers.length - 1].dataset.state;
+    const seen = window.__answerStates;
+    if (seen[seen.length - 1] !== state) seen.push(state);
+  };
+  new MutationObserver(note).observe(messages, {
+    childList: true, subtree: true, attributes: true, attributeFilter: ["data-state"],
+  });
+}"""
+
+
 class ChatPage:
     """One tab showing ``static/index.html`` served by a real server."""
 
@@ -116,6 +133,13 @@ class ChatPage:
 
     def record_answer_texts(self) -> None:
         self.page.evaluate(_RECORD_ANSWER_TEXTS)
+
+    def record_answer_states(self) -> None:
+        self.page.evaluate(_RECORD_ANSWER_STATES)
+
+    def recorded_answer_states(self) -> list[str]:
+        states: list[str] = self.page.evaluate("() => window.__answerStates")
+        return states
 
     def recorded_answer_texts(self) -> list[str]:
         texts: list[str] = self.page.evaluate("() => window.__answerTexts")

@@ -318,3 +318,14 @@ def test_page_recovers_when_the_server_restarts(tabs: Tabs, artifacts: Path) -> 
 def _luminance(css_colour: str) -> float:
     red, green, blue = (int(part) / 255 for part in re.findall(r"\d+", css_colour)[:3])
     return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def test_a_dropped_stream_shows_cut_off_and_recovers(chat: ChatPage) -> None:
+    chat.record_answer_states()
+    answer = chat.ask("drop the line, please")
+    chat.expect_answer(answer, scripted_answer("drop the line"))
+    expect(answer).to_have_attribute("data-state", "done")
+    expect(chat.status).to_have_attribute("data-state", "connected")
+    states = chat.recorded_answer_states()
+    assert "interrupted" in states, states  # shown cut off while the stream was down
+    assert states.index("interrupted") < states.index("done")

@@ -9,6 +9,7 @@ from quart import request_started
 from quart_qa.settings.cors import CorsSettings
 from quart_qa.web.connection_guard import ConnectionGuard
 from quart_qa.web.fast_path import FastPath
+from quart_qa.web.recorder import Recorder
 from tests.support.apps import AppFactory, fast_settings
 from tests.support.sse_reader import open_stream
 
@@ -25,7 +26,9 @@ async def transcript(make_app: AppFactory, cors: bool) -> tuple[list[tuple[str, 
     async with make_app(settings) as app:
         guard = app.asgi_app
         assert isinstance(guard, ConnectionGuard)
-        assert isinstance(guard._inner, FastPath)
+        recorder = guard._inner
+        assert isinstance(recorder, Recorder)
+        assert isinstance(recorder._inner, FastPath)
         request_started.connect(count, app)
         client = app.test_client()
         async with open_stream(client, "u1", expect_connected=False) as stream:

@@ -25,6 +25,7 @@ from ...settings.config import Settings
 from ...streaming.answer_runner import Answer, CancelResult
 from ...streaming.broadcast import Connection
 from ...streaming.metrics import Metrics
+from ...streaming.rulebook import RuleBook
 from .admission import Admission
 from .client import check_redis, redacted
 from .link import NodeLink, entry_of
@@ -43,7 +44,7 @@ class RedisBroker:
 
     name = "redis"
 
-    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics, rules: RuleBook) -> None:
         broker = settings.broker
         self._link = link = NodeLink(settings)
         self.node = link.node
@@ -56,6 +57,7 @@ class RedisBroker:
             settings,
             self.registry,
             metrics,
+            rules,
             RedisContext(
                 link.client,
                 link.scripts,

@@ -10,10 +10,10 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from ...settings.answers import choose_rule
 from ...settings.config import Settings
 from ...streaming import refusals
 from ...streaming.answer_runner import Answer, CancelResult, render
+from ...streaming.faults import refuse_if_scripted
 from .keys import control_channel
 from .link import RETRY_MAX, RETRY_MIN, NodeLink, reraise_cancel
 from .runner import RedisAnswerRunner, queued_payload
@@ -33,7 +33,9 @@ class Questions:
         link = self._link
         settings = link.settings
         limits = settings.limits
-        answer = Answer(uuid.uuid4().hex, question, choose_rule(settings.answers, question))
+        rule = self._runner.rules.choose(question).rule
+        refuse_if_scripted(rule)
+        answer = Answer(uuid.uuid4().hex, question, rule)
         interval_ms = 60_000 / limits.asks_per_minute if limits.asks_per_minute else 0
         keys = link.keys(user_id)
         with link.call():

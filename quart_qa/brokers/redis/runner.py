@@ -23,11 +23,11 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from ...settings.answers import choose_rule
 from ...settings.config import Settings
 from ...streaming.answer_runner import Answer, AnswerRunner, Outcome, UserAnswers
 from ...streaming.broadcast import BroadcastRegistry
 from ...streaming.metrics import Metrics
+from ...streaming.rulebook import RuleBook
 from .batch import ScriptBatcher
 from .keys import UserKeys
 from .mirror import TERMINAL_EVENTS, Entry, MirroredBroadcast
@@ -135,6 +135,20 @@ class RedisSink:
         if replies[-1][0] != "ok":
             raise AnswerLost(self._answer.answer_id)
 
+    async def publish_malformed(self, name: str, data: str) -> None:
+        """The Redis stream carries names and texts, not frames: sent well-formed."""
+        await self.publish(name, data)
+
+    def drop_connections(self) -> None:
+        """Cut this node's connections of the user (other nodes' stay up)."""
+        if self._local is not None:
+            self._local.drop_connections()
+
+    def hold_heartbeats(self, held: bool) -> None:
+        """Hold this node's heartbeats to the user (other nodes keep beating)."""
+        if self._local is not None:
+            self._local.hold_heartbeats(held)
+
     def _observe(self, reply: list[Any]) -> None:
         if reply[0] == "ok":
             self._watchers = int(reply[2])
@@ -181,9 +195,10 @@ class RedisAnswerRunner(AnswerRunner):
         settings: Settings,
         registry: BroadcastRegistry,
         metrics: Metrics,
+        rules: RuleBook,
         redis: RedisContext,
     ) -> None:
-        super().__init__(settings, registry, metrics)
+        super().__init__(settings, registry, metrics, rules)
         self._redis = redis
         self._closing = False
         self.emits = ScriptBatcher(redis.client, redis.scripts.emit, redis.wire, redis.on_health)
@@ -262,7 +277,8 @@ class RedisAnswerRunner(AnswerRunner):
             return None
         item = json.loads(str(reply[1]))
         question = str(item["q"])
-        return Answer(str(item["id"]), question, choose_rule(self._settings.answers, question))
+        # Chosen (and counted) when it was asked; looked up again here without counting.
+        return Answer(str(item["id"]), question, self.rules.choose(question, count=False).rule)
 
     async def _drain(
         self,
