@@ -20,17 +20,8 @@ from typing import Any
 from quart import Quart, Response, request
 
 from ..settings.answers import Conversation
-from ..streaming.completions import (
-    AnswerPlan,
-    Block,
-    BlockEnd,
-    BlockStart,
-    Failed,
-    Finished,
-    KeepAlive,
-    Pace,
-    Piece,
-)
+from ..streaming.completions import AnswerPlan, Block, Pace
+from ..streaming.playback import BlockEnd, BlockStart, Failed, Finished, KeepAlive, Piece
 from ..streaming.sse import encode_comment, encode_event
 from .requests import (
     check_question_length,

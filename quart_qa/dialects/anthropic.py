@@ -26,20 +26,14 @@ from ..settings.model_presets import ModelPreset
 from ..streaming.completions import (
     AnswerPlan,
     Block,
-    BlockEnd,
-    BlockStart,
-    Failed,
-    Finished,
     FinishReason,
-    KeepAlive,
     Pace,
-    Piece,
     ToolCall,
-    collect,
     count_prompt_tokens,
 )
 from ..streaming.faults import ScriptedFault
 from ..streaming.frames import TextFrame
+from ..streaming.playback import BlockEnd, BlockStart, Failed, Finished, KeepAlive, Piece, collect
 from ..streaming.sse import encode_event
 from ..web.errors import ApiError
 from .requests import (

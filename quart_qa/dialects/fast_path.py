@@ -27,7 +27,7 @@ from hypercorn.typing import (
 )
 from quart import Quart
 
-from ..streaming.completions import coalesced
+from ..streaming.playback import coalesced
 from ..web.asgi import header, is_json, read_body, replaying
 from ..web.errors import ApiError
 from .access import admit, caller_of, key_of

@@ -20,21 +20,10 @@ from quart import Blueprint, Response, request
 
 from ..settings.answers import Conversation
 from ..settings.model_presets import ModelPreset
-from ..streaming.completions import (
-    AnswerPlan,
-    BlockStart,
-    Failed,
-    Finished,
-    FinishReason,
-    KeepAlive,
-    Pace,
-    Piece,
-    ToolCall,
-    collect,
-    count_prompt_tokens,
-)
+from ..streaming.completions import AnswerPlan, FinishReason, Pace, ToolCall, count_prompt_tokens
 from ..streaming.faults import ScriptedFault
 from ..streaming.frames import TextFrame
+from ..streaming.playback import BlockStart, Failed, Finished, KeepAlive, Piece, collect
 from ..streaming.sse import encode_comment, encode_event
 from ..web.errors import ApiError
 from .access import api_caller

@@ -16,8 +16,8 @@ from quart import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..settings.model_presets import MAX_NAME_CHARS as MAX_MODEL_CHARS
-from ..streaming.completions import coalesced
 from ..streaming.faults import ScriptedFault
+from ..streaming.playback import coalesced
 from ..web.errors import ApiError
 from ..web.refusals import count_refusal
 from ..web.state import get_state

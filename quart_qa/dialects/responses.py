@@ -22,18 +22,8 @@ from typing import Any
 from quart import Blueprint, Response, request
 
 from ..settings.model_presets import ModelPreset
-from ..streaming.completions import (
-    AnswerPlan,
-    Block,
-    BlockEnd,
-    BlockStart,
-    Failed,
-    Finished,
-    KeepAlive,
-    Pace,
-    Piece,
-    collect,
-)
+from ..streaming.completions import AnswerPlan, Block, Pace
+from ..streaming.playback import BlockEnd, BlockStart, Failed, Finished, KeepAlive, Piece, collect
 from ..streaming.sse import encode_comment, encode_event
 from .openai_chat import call_id, error_response, failure_error, require_model
 from .requests import (

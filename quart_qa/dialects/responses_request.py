@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..settings.answers import Conversation
-from ..streaming.completions import (
-    count_prompt_tokens,
-)
+from ..streaming.completions import count_prompt_tokens
 from .requests import (
     LlmApiError,
     check_question_length,

@@ -19,18 +19,10 @@ from quart import Quart, Request, current_app
 from ..settings.config import Settings
 from ..settings.model_presets import ModelPreset, find_model, listed_models
 from ..streaming.answer_runner import render
-from ..streaming.completions import (
-    AnswerPlan,
-    Failed,
-    Finished,
-    Pace,
-    Piece,
-    PlayEvent,
-    plan_answer,
-    play,
-)
+from ..streaming.completions import AnswerPlan, Pace, plan_answer
 from ..streaming.faults import refuse_if_scripted
 from ..streaming.metrics import Metrics
+from ..streaming.playback import Failed, Finished, Piece, PlayEvent, play
 from ..streaming.rate_limit import RateLimiter
 from ..streaming.refusals import TooManyConnections
 from ..streaming.rulebook import RuleBook, note_user

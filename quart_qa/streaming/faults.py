@@ -5,7 +5,7 @@ A status fault (``rate_limit``, ``server_error``, ``overloaded``, ``context_leng
 the chat page's web layer and each dialect turn it into their own status and error body
 (Anthropic answers ``overloaded`` with 529, OpenAI with 503). :data:`GENERIC` is what a
 dialect that has no words of its own sends. Stream faults are played by the core itself
-(:func:`quart_qa.streaming.completions.play`, the chat page's answer runner).
+(:func:`quart_qa.streaming.playback.play`, the chat page's answer runner).
 """
 
 from __future__ import annotations

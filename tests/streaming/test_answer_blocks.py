@@ -6,16 +6,15 @@ import asyncio
 from contextlib import aclosing
 
 from quart_qa.settings.answers import AnswerRule, Step, rule_from_mapping
-from quart_qa.streaming.completions import (
+from quart_qa.streaming.completions import Pace, plan_answer
+from quart_qa.streaming.playback import (
     BlockEnd,
     BlockStart,
     Failed,
     Finished,
-    Pace,
     Piece,
     PlayEvent,
     collect,
-    plan_answer,
     play,
 )
 

@@ -16,20 +16,22 @@ from quart_qa.settings.model_presets import ModelPreset
 from quart_qa.streaming.completions import (
     AnswerPlan,
     Block,
+    Pace,
+    PlannedDelta,
+    count_tokens,
+    plan_answer,
+    tokenize,
+)
+from quart_qa.streaming.playback import (
     BlockEnd,
     BlockStart,
     Failed,
     Finished,
     KeepAlive,
-    Pace,
     Piece,
-    PlannedDelta,
     PlayEvent,
     collect,
-    count_tokens,
-    plan_answer,
     play,
-    tokenize,
 )
 
 GREETING = rule_from_mapping({"text": "Hello there! This is a scripted answer."}, "answers[0]")

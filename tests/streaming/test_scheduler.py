@@ -9,7 +9,8 @@ from collections.abc import AsyncGenerator
 import pytest
 
 from quart_qa.settings.answers import AnswerRule, Step
-from quart_qa.streaming.completions import Finished, Pace, Piece, coalesced, plan_answer, play
+from quart_qa.streaming.completions import Pace, plan_answer
+from quart_qa.streaming.playback import Finished, Piece, coalesced, play
 from quart_qa.streaming.scheduler import PaceScheduler
 from tests.support.fake_timeline import RecordingScheduler
 
