@@ -26,7 +26,8 @@ import tomli_w
 from ..dialects.anthropic import messages_conversation
 from ..dialects.openai_chat import chat_conversation
 from ..dialects.requests import LlmApiError, last_user_text
-from ..settings.answers import ANY_TOOL, rule_from_mapping
+from ..settings.answer_parsing import rule_from_mapping
+from ..settings.answers import ANY_TOOL
 from ..settings.config import settings_from_mapping
 from .conversations import (
     AnswerFailed,

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
 from .admin import AdminSettings, check_admin
-from .answers import AnswerRule, Step, rules_from_list
+from .answer_parsing import rules_from_list
+from .answers import AnswerRule, Step
 from .auth import AuthSettings
 from .broker import BrokerSettings
 from .cors import CorsSettings

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from .answers import AnswerRule, rules_from_list
+from .answer_parsing import rules_from_list
+from .answers import AnswerRule
 from .errors import ConfigError
 
 ScopeKind = Literal["header", "key", "user"]

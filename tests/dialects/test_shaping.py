@@ -17,7 +17,8 @@ from quart_qa.dialects.shaping import (
     ToolSpec,
     shape_steps,
 )
-from quart_qa.settings.answers import Conversation, choose_rule, rules_from_list
+from quart_qa.settings.answer_parsing import rules_from_list
+from quart_qa.settings.answers import Conversation, choose_rule
 
 FORECAST: dict[str, Any] = {
     "type": "object",

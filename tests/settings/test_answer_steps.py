@@ -7,14 +7,8 @@ import re
 
 import pytest
 
-from quart_qa.settings.answers import (
-    AnswerRule,
-    Conversation,
-    Step,
-    choose_rule,
-    rule_from_mapping,
-    rules_from_list,
-)
+from quart_qa.settings.answer_parsing import rule_from_mapping, rules_from_list
+from quart_qa.settings.answers import AnswerRule, Conversation, Step, choose_rule
 from quart_qa.settings.errors import ConfigError
 
 WEATHER = {

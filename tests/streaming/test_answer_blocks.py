@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from contextlib import aclosing
 
-from quart_qa.settings.answers import AnswerRule, Step, rule_from_mapping
+from quart_qa.settings.answer_parsing import rule_from_mapping
+from quart_qa.settings.answers import AnswerRule, Step
 from quart_qa.streaming.completions import Pace, plan_answer
 from quart_qa.streaming.playback import (
     BlockEnd,

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quart_qa.settings.answers import AnswerRule, Step, rule_from_mapping
+from quart_qa.settings.answer_parsing import rule_from_mapping
+from quart_qa.settings.answers import AnswerRule, Step
 from quart_qa.settings.config import StreamSettings
 from quart_qa.settings.model_presets import ModelPreset
 from quart_qa.streaming.completions import (

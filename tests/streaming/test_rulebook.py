@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart_qa.settings.answers import rules_from_list
+from quart_qa.settings.answer_parsing import rules_from_list
 from quart_qa.settings.faults import ChaosSettings
 from quart_qa.settings.scripts import Scope, script_from_mapping
 from quart_qa.streaming.rulebook import RequestFacts, RuleBook

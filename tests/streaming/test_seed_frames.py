@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from quart_qa.settings.answers import rule_from_mapping
+from quart_qa.settings.answer_parsing import rule_from_mapping
 from quart_qa.streaming.completions import tokenize
 from quart_qa.streaming.seed_frames import seed_frames
 
