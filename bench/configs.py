@@ -29,9 +29,13 @@ def part(index: int, size: int) -> str:
     return (label + "x" * size)[:size]
 
 
-API_TABLES = """
+# Every user of a case connects from the load client's one address, as behind a proxy.
+LIMITS = """
 [limits]
-asks_per_minute = 0
+new_users_per_minute = 0
+"""
+
+API_TABLES = """asks_per_minute = 0
 
 [models.bench]
 deltas = "part"
@@ -39,8 +43,9 @@ deltas = "part"
 
 
 def render(config: ServerConfig) -> str:
-    """TOML with one ``[stream]`` table and one default ``[[answers]]`` rule (and, for the
-    API cases, no rate limit and the model ``bench``)."""
+    """TOML with one ``[stream]`` table, no limit on new user ids per address, and one
+    default ``[[answers]]`` rule (and, for the API cases, no rate limit and the model
+    ``bench``)."""
     parts = ",\n".join(f'  "{part(i, config.chunk_bytes)}"' for i in range(config.chunks))
     return (
         "[stream]\n"
@@ -48,6 +53,7 @@ def render(config: ServerConfig) -> str:
         f"first_chunk_delay = {config.first_chunk_delay!r}\n"
         f"heartbeat = {config.heartbeat!r}\n"
         f"answer_timeout = {config.answer_timeout!r}\n"
+        + LIMITS
         + (API_TABLES if config.api else "")
         + "\n[[answers]]\n"
         f"parts = [\n{parts},\n]\n"
