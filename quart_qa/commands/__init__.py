@@ -13,8 +13,8 @@ import asyncio
 import httpx
 
 from . import ask, demo, listen, record
-from .conversations import AnswerFailed, RequestFailed
 from .parsers import Subcommands
+from .pieces import AnswerFailed, RequestFailed
 from .terminal import error_console
 
 

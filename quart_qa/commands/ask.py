@@ -7,8 +7,8 @@ import sys
 import time
 
 from ..settings.config import config_path, load_config
-from .conversations import Text, Thinking, ToolCall
 from .parsers import Subcommands, add_command
+from .pieces import Text, Thinking, ToolCall
 from .target import add_target_options, open_conversation, target_from
 from .terminal import console, error_console
 

@@ -11,17 +11,10 @@ from rich.live import Live
 from rich.markdown import Markdown
 from rich.text import Text as RichText
 
-from .conversations import (
-    AnswerFailed,
-    Conversation,
-    Piece,
-    RequestFailed,
-    Text,
-    Thinking,
-    ToolCall,
-)
+from .conversations import Conversation
 from .demo_script import DemoScript, Turn, load_demo
 from .parsers import Subcommands, add_command
+from .pieces import AnswerFailed, Piece, RequestFailed, Text, Thinking, ToolCall
 from .speed import Clock, scale_pace, speed
 from .target import add_target_options, open_conversation, target_from
 from .terminal import console

@@ -9,8 +9,8 @@ from datetime import datetime
 
 import httpx
 
-from .conversations import error_message
 from .parsers import Subcommands, add_command
+from .replies import error_message
 from .sse_frames import SseEvent, SseParser
 from .terminal import console, error_console
 

@@ -29,17 +29,9 @@ from ..dialects.requests import LlmApiError, last_user_text
 from ..settings.answer_parsing import rule_from_mapping
 from ..settings.answers import ANY_TOOL
 from ..settings.config import settings_from_mapping
-from .conversations import (
-    AnswerFailed,
-    AnthropicEvents,
-    OpenAIChunks,
-    Piece,
-    StreamReader,
-    Text,
-    Thinking,
-    ToolCall,
-)
+from .pieces import AnswerFailed, Piece, Text, Thinking, ToolCall
 from .sse_frames import SseParser
+from .stream_readers import AnthropicEvents, OpenAIChunks, StreamReader
 
 RecordedApi = Literal["openai", "anthropic"]
 PATHS: dict[str, RecordedApi] = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}

@@ -15,16 +15,13 @@ from dataclasses import dataclass
 import httpx
 
 from ..settings.config import Settings
-from .conversations import (
-    APIS,
+from .api_conversations import (
     DEFAULT_API_KEY,
     AnthropicConversation,
-    Api,
-    Conversation,
     OpenAIConversation,
-    QaConversation,
     first_model,
 )
+from .conversations import APIS, Api, Conversation, QaConversation
 
 API_KEY_VARIABLES = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 # Connecting and sending are quick; reading waits as long as the script's pauses do.

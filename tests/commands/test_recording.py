@@ -6,7 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from quart_qa.commands.conversations import Text
+from quart_qa.commands.pieces import Text
 from quart_qa.commands.recording import Exchange, Recording, exact_match, safe_url
 from quart_qa.settings.config import settings_from_mapping
 
