@@ -32,7 +32,7 @@ from ..web import refusals
 from ..web.errors import ApiError
 from ..web.state import AppState
 from .access import check_api_access
-from .requests import LlmApiError
+from .api_errors import LlmApiError
 from .response_store import ResponseStore
 from .schema_values import SchemaValues
 from .shaping import AnswerRequest, CannotShape, shape_steps
