@@ -1,7 +1,8 @@
-// What both transports share (stream.js over EventSource, socket.js over a WebSocket): the
-// status they report, the attempts since the last CONNECTED, the last event id (where a new
-// connection resumes), and when to open again: after a lost connection at once or after a
-// given delay, after a refusal with a growing backoff, giving up in the end.
+// What both transports keep about reconnecting (transport.js, for stream.js over EventSource
+// and socket.js over a WebSocket): the status they report, the attempts since the last
+// CONNECTED, the last event id (where a new connection resumes), and when to open again:
+// after a lost connection at once or after a given delay, after a refusal with a growing
+// backoff, giving up in the end.
 
 export const Status = Object.freeze({
   CONNECTING: "connecting",

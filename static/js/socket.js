@@ -8,64 +8,30 @@
 // with ?last_event_id=, so the server replays what it missed; refusals (close codes
 // 4000 + HTTP status) are retried with a backoff, like an EventSource that gave up.
 
-import { Reconnection } from "./reconnection.js";
+import { Transport } from "./transport.js";
 
 const REFUSED = 4000; // close codes from here on are 4000 + the HTTP status of a refusal
 const FIRST_RETRY_MS = 1000; // until CONNECTED brings the server's `retry`
 
 /**
  * @typedef {import("./api.js").ApiResult} ApiResult
- * @typedef {import("./stream.js").EventHandler} EventHandler
- * @typedef {import("./reconnection.js").StatusHandler} StatusHandler
  */
 
-export class AnswerSocket {
-  /** @type {(lastEventId: string | null) => string} */ #url;
-  /** @type {EventHandler} */ #onEvent;
+export class AnswerSocket extends Transport {
   /** @type {WebSocket | null} */ #socket = null;
-  /** @type {Reconnection} */ #retry;
   /** @type {Map<number, (result: ApiResult) => void>} */ #pending = new Map();
   #nextRef = 1;
   #retryMs = FIRST_RETRY_MS;
 
   /**
-   * @param {(lastEventId: string | null) => string} url  the ws:// URL for a new socket
-   * @param {{ onEvent: EventHandler, onStatus: StatusHandler, lastEventId?: string | null }} options
+   * @protected
+   * @param {string} url  the ws:// URL
    */
-  constructor(url, { onEvent, onStatus, lastEventId = null }) {
-    this.#url = url;
-    this.#onEvent = onEvent;
-    this.#retry = new Reconnection(() => this.open(), onStatus, lastEventId);
-  }
-
-  get status() {
-    return this.#retry.status;
-  }
-
-  /** The id of the last event received: where a new socket resumes. */
-  get lastEventId() {
-    return this.#retry.lastEventId;
-  }
-
-  /** Open the socket (closing any current one). */
-  open() {
-    this.#stop();
-    this.#retry.opening();
-    const socket = new WebSocket(this.#url(this.#retry.lastEventId));
+  connect(url) {
+    const socket = new WebSocket(url);
     this.#socket = socket;
     socket.addEventListener("message", (event) => this.#received(socket, event));
     socket.addEventListener("close", (event) => this.#closed(socket, event));
-  }
-
-  /** A fresh connection chosen by the user: the attempt count starts again. */
-  reconnect() {
-    this.#retry.reset();
-    this.open();
-  }
-
-  close() {
-    this.#stop();
-    this.#retry.stopped();
   }
 
   /**
@@ -121,8 +87,7 @@ export class AnswerSocket {
   /** @param {{ event: string, id: string | null, data: string, retry?: number }} message */
   #streamEvent({ event, id, data, retry }) {
     if (event === "CONNECTED" && typeof retry === "number") this.#retryMs = retry;
-    this.#retry.received(event, id);
-    this.#onEvent(event, data, this.#retry.lastEventId ?? "");
+    this.deliver(event, data, id);
   }
 
   /**
@@ -135,8 +100,8 @@ export class AnswerSocket {
     this.#failPending("the socket closed");
     // Lifetime, shutdown, a slow reader, a lost network: come back after the server's delay,
     // for as long as it takes, as EventSource does. A refusal: back off, give up in the end.
-    if (event.code < REFUSED) this.#retry.lost(this.#retryMs);
-    else this.#retry.refused();
+    if (event.code < REFUSED) this.retry.lost(this.#retryMs);
+    else this.retry.refused();
   }
 
   /**
@@ -155,8 +120,9 @@ export class AnswerSocket {
     this.#pending.clear();
   }
 
-  #stop() {
-    this.#retry.cancel();
+  /** @protected */
+  disconnect() {
+    super.disconnect();
     const socket = this.#socket;
     this.#socket = null;
     socket?.close();

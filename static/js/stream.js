@@ -6,7 +6,7 @@
 // type (readyState CLOSED); then we retry ourselves with a backoff, passing the last id in
 // the URL because a new EventSource does not send the header.
 
-import { Reconnection } from "./reconnection.js";
+import { Transport } from "./transport.js";
 
 export { Status } from "./reconnection.js";
 
@@ -28,63 +28,24 @@ export const STREAM_EVENTS = Object.freeze([
 ]);
 
 /**
- * @callback EventHandler
- * @param {string} name  one of STREAM_EVENTS
- * @param {string} data  the event's data lines joined with "\n"
- * @param {string} id  the stream's last event id as EventSource reports it ("" before any)
- * @returns {void}
- *
- * @typedef {import("./reconnection.js").StatusHandler} StatusHandler
+ * @typedef {import("./transport.js").EventHandler} EventHandler
+ * @typedef {import("./transport.js").StatusHandler} StatusHandler
  */
 
-export class AnswerStream {
-  /** @type {(lastEventId: string | null) => string} */ #url;
-  /** @type {EventHandler} */ #onEvent;
+export class AnswerStream extends Transport {
   /** @type {EventSource | null} */ #source = null;
-  /** @type {Reconnection} */ #retry;
 
   /**
-   * @param {(lastEventId: string | null) => string} url  called on every new connection,
-   *   so it may change (a token, the position to resume after)
-   * @param {{ onEvent: EventHandler, onStatus: StatusHandler, lastEventId?: string | null }} options
-   *   lastEventId: resume after this event (one a previous page load saw)
+   * @protected
+   * @param {string} url
    */
-  constructor(url, { onEvent, onStatus, lastEventId = null }) {
-    this.#url = url;
-    this.#onEvent = onEvent;
-    this.#retry = new Reconnection(() => this.open(), onStatus, lastEventId);
-  }
-
-  get status() {
-    return this.#retry.status;
-  }
-
-  /** The id of the last event received: where a new connection resumes. */
-  get lastEventId() {
-    return this.#retry.lastEventId;
-  }
-
-  /** Open the stream (closing any current one). */
-  open() {
-    this.#stop();
-    this.#retry.opening();
-    const source = new EventSource(this.#url(this.#retry.lastEventId));
+  connect(url) {
+    const source = new EventSource(url);
     this.#source = source;
     for (const name of STREAM_EVENTS) {
       source.addEventListener(name, (event) => this.#received(source, name, event));
     }
     source.addEventListener("error", () => this.#failed(source));
-  }
-
-  /** A fresh connection chosen by the user: the attempt count starts again. */
-  reconnect() {
-    this.#retry.reset();
-    this.open();
-  }
-
-  close() {
-    this.#stop();
-    this.#retry.stopped();
   }
 
   /**
@@ -95,24 +56,24 @@ export class AnswerStream {
   #received(source, name, event) {
     if (source !== this.#source) return; // a late event of a stream we already closed
     const { data, lastEventId } = /** @type {MessageEvent<string>} */ (event);
-    this.#retry.received(name, lastEventId);
-    this.#onEvent(name, data, lastEventId);
+    this.deliver(name, data, lastEventId);
   }
 
   /** @param {EventSource} source */
   #failed(source) {
     if (source !== this.#source) return;
     if (source.readyState !== EventSource.CLOSED) {
-      this.#retry.retrying(); // the browser is already retrying
+      this.retry.retrying(); // the browser is already retrying
       return;
     }
     // A non-200 answer or a wrong content type: EventSource gave up, we retry with a backoff.
-    this.#stop();
-    this.#retry.refused();
+    this.disconnect();
+    this.retry.refused();
   }
 
-  #stop() {
-    this.#retry.cancel();
+  /** @protected */
+  disconnect() {
+    super.disconnect();
     this.#source?.close();
     this.#source = null;
   }
