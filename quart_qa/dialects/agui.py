@@ -14,16 +14,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from quart import Quart, Response, request
 
 from ..settings.answers import Conversation
 from ..streaming.completions import AnswerPlan, Block, Pace
+from ..streaming.frames import TextFrame
 from ..streaming.playback import BlockEnd, BlockStart, Failed, Finished, KeepAlive, Piece
 from ..streaming.sse import encode_comment, encode_event
 from .requests import (
+    SSE_HEADERS,
     check_question_length,
     compact_json,
     event_stream_response,
@@ -136,6 +138,14 @@ class AgentRun:
     run: RunInput
     plan: AnswerPlan
     pace: Pace
+    _content_frames: dict[int, TextFrame] = field(default_factory=dict)
+
+    streamed = True  # a run answers with a stream, always
+
+    @staticmethod
+    def stream_headers() -> dict[str, str]:
+        """The headers of the event stream."""
+        return dict(SSE_HEADERS)
 
     async def frames(self) -> AsyncIterator[bytes]:
         """``RUN_STARTED`` ... ``RUN_FINISHED``, or ``RUN_ERROR`` after what was sent."""
@@ -146,7 +156,11 @@ class AgentRun:
         events = self.state.play(API, self.state.default_model(), self.plan, self.pace)
         async with aclosing(events):
             async for event in events:
-                if isinstance(event, BlockStart | Piece | BlockEnd):
+                if isinstance(event, Piece):
+                    yield self._content_frame(event.block, message_ids[event.block.index])(
+                        event.text
+                    )
+                elif isinstance(event, BlockStart | BlockEnd):
                     block = event.block
                     message_id = message_ids[block.index]
                     if block.kind in ("text", "object"):
@@ -160,6 +174,16 @@ class AgentRun:
                 elif isinstance(event, Failed):
                     code = "timeout" if event.kind == "timeout" else "scripted_failure"
                     yield _event("RUN_ERROR", message=event.message, code=code)
+
+    def _content_frame(self, block: Block, message_id: str) -> TextFrame:
+        """The block's content event, rendered once; only the text is escaped per delta."""
+        frame = self._content_frames.get(block.index)
+        if frame is None:
+            frame = TextFrame(
+                lambda text: self._block_event(Piece(block, text), message_id, None)[0]
+            )
+            self._content_frames[block.index] = frame
+        return frame
 
     @staticmethod
     def _block_event(
@@ -207,13 +231,18 @@ class AgentRun:
         return [_event("TEXT_MESSAGE_END", messageId=message_id)]
 
 
+def begin_agent_run(state: LlmState, body: dict[str, Any]) -> AgentRun:
+    """Check a ``RunAgentInput`` and plan the run (for the route and the ASGI fast path)."""
+    run = parse_run_input(body, state.settings.limits.max_question_chars)
+    plan, pace = state.plan(state.default_model(), run.answer)
+    return AgentRun(state, run, plan, pace)
+
+
 async def run_agent() -> Response:
     """Run the scripted agent on ``RunAgentInput`` and stream its AG-UI events."""
     state = get_llm_state()
     state.check_access(request)
-    run = parse_run_input(await read_json_object(), state.settings.limits.max_question_chars)
-    plan, pace = state.plan(state.default_model(), run.answer)
-    return event_stream_response(AgentRun(state, run, plan, pace).frames())
+    return event_stream_response(begin_agent_run(state, await read_json_object()).frames())
 
 
 def mount_agui(app: Quart, path: str) -> None:

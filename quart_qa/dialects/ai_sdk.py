@@ -16,16 +16,18 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from quart import Quart, Response, request
 
 from ..settings.answers import Conversation
 from ..streaming.completions import AnswerPlan, Block, Pace
+from ..streaming.frames import TextFrame
 from ..streaming.playback import BlockEnd, BlockStart, Failed, Finished, KeepAlive, Piece
 from ..streaming.sse import encode_comment, encode_event
 from .requests import (
+    SSE_HEADERS,
     check_question_length,
     compact_json,
     event_stream_response,
@@ -135,6 +137,14 @@ class UiMessageStream:
     plan: AnswerPlan
     pace: Pace
     message_id: str
+    _delta_frames: dict[int, TextFrame] = field(default_factory=dict)
+
+    streamed = True  # the endpoint answers with a stream, always
+
+    @staticmethod
+    def stream_headers() -> dict[str, str]:
+        """The headers of the event stream."""
+        return {**SSE_HEADERS, **UI_MESSAGE_STREAM_HEADER}
 
     async def frames(self) -> AsyncIterator[bytes]:
         """``start`` ... ``finish``, or ``error``; ``[DONE]`` last in every case."""
@@ -147,7 +157,7 @@ class UiMessageStream:
                 if isinstance(event, BlockStart):
                     yield _chunk(self._start(event.block))
                 elif isinstance(event, Piece):
-                    yield _chunk(self._delta(event.block, event.text))
+                    yield self._delta_frame(event.block)(event.text)
                 elif isinstance(event, BlockEnd):
                     for body in self._end(event.block, event.text):
                         yield _chunk(body)
@@ -184,6 +194,14 @@ class UiMessageStream:
             }
         kind = "reasoning" if block.kind == "reasoning" else "text"
         return {"type": f"{kind}-start", "id": self._part_id(block)}
+
+    def _delta_frame(self, block: Block) -> TextFrame:
+        """The block's delta chunk, rendered once; only the text is escaped per delta."""
+        frame = self._delta_frames.get(block.index)
+        if frame is None:
+            frame = TextFrame(lambda text: _chunk(self._delta(block, text)))
+            self._delta_frames[block.index] = frame
+        return frame
 
     def _delta(self, block: Block, text: str) -> dict[str, Any]:
         if block.call is not None:
@@ -222,14 +240,19 @@ def tool_call_id(block: Block) -> str:
     return f"call_{block.call.id}"
 
 
+def begin_ui_message_stream(state: LlmState, body: dict[str, Any]) -> UiMessageStream:
+    """Check a request body and plan its answer (for the route and the ASGI fast path)."""
+    chat = parse_chat_body(body, state.settings.limits.max_question_chars)
+    plan, pace = state.plan(state.default_model(), chat.answer)
+    message_id = chat.continues or f"msg_{uuid.uuid4().hex[:24]}"
+    return UiMessageStream(state, plan, pace, message_id)
+
+
 async def ui_message_stream() -> Response:
     """Answer the conversation ``useChat`` sent with the scripted rule, as a UI message stream."""
     state = get_llm_state()
     state.check_access(request)
-    chat = parse_chat_body(await read_json_object(), state.settings.limits.max_question_chars)
-    plan, pace = state.plan(state.default_model(), chat.answer)
-    message_id = chat.continues or f"msg_{uuid.uuid4().hex[:24]}"
-    stream = UiMessageStream(state, plan, pace, message_id)
+    stream = begin_ui_message_stream(state, await read_json_object())
     return event_stream_response(stream.frames(), UI_MESSAGE_STREAM_HEADER)
 
 

@@ -2,19 +2,19 @@
 
 A streamed completion is what a load test sends by the thousand: through Quart each one
 costs a request object and context, the route dispatch and Quart's response loop around
-every frame. This layer serves the common, well-formed case of ``POST /v1/chat/completions``
-and ``POST /v1/messages`` with ``"stream": true`` with the same code as the Quart routes
-(each dialect's ``begin_*`` and ``frames``). Everything else goes to Quart with the body
-replayed: token auth, CORS, a non-streamed request, and every request that would be refused
-(bad JSON or fields, unknown model, over the rate limit), so every error keeps its one
-implementation.
+every frame. This layer serves the common, well-formed case of every streamed LLM dialect
+(``POST /v1/chat/completions``, ``/v1/messages`` and ``/v1/responses`` with ``"stream":
+true``; the AI SDK's UI message stream and AG-UI at their ``[frontends]`` paths) with the
+same code as the Quart routes (each dialect's ``begin_*`` and ``frames``). Everything else
+goes to Quart with the body replayed: token auth, CORS, a non-streamed request, and every
+request that would be refused (bad JSON or fields, unknown model, over the rate limit), so
+every error keeps its one implementation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -27,12 +27,17 @@ from hypercorn.typing import (
 )
 from quart import Quart
 
+from ..settings.frontends import FrontendSettings
 from ..streaming.playback import coalesced
 from ..web.asgi import header, is_json, read_body, replaying
 from ..web.errors import ApiError
 from .access import admit, caller_of, key_of
+from .agui import begin_agent_run
+from .ai_sdk import begin_ui_message_stream
 from .anthropic import begin_message
+from .json_body import parse_json_object
 from .openai_chat import begin_chat_completion
+from .responses import begin_response
 from .state import LlmState, get_llm_state
 
 
@@ -47,10 +52,24 @@ class Stream(Protocol):
     def frames(self) -> Any: ...
 
 
-BEGIN: dict[str, Callable[[LlmState, dict[str, Any]], Stream]] = {
+Begin = Callable[[LlmState, dict[str, Any]], Stream]
+
+BEGIN: dict[str, Begin] = {
     "/v1/chat/completions": begin_chat_completion,
     "/v1/messages": begin_message,
+    "/v1/responses": begin_response,
 }
+
+
+def begin_table(frontends: FrontendSettings) -> dict[str, Begin]:
+    """Each streamed dialect's ``begin_*`` by path: the APIs' and the front-end protocols'
+    (where ``[frontends]`` mounts them)."""
+    table = dict(BEGIN)
+    if frontends.ai_sdk_path:
+        table[frontends.ai_sdk_path] = begin_ui_message_stream
+    if frontends.agui_path:
+        table[frontends.agui_path] = begin_agent_run
+    return table
 
 
 def _presented_key(scope: HTTPScope) -> str | None:
@@ -76,13 +95,14 @@ class LlmFastPath:
     def __init__(self, app: Quart, inner: ASGIFramework) -> None:
         self._app = app
         self._inner = inner
+        self._begin = begin_table(get_llm_state(app).settings.frontends)
         self.served = 0  # streams served here rather than by Quart
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
-            begin = BEGIN.get(scope["path"])
+            begin = self._begin.get(scope["path"])
             if begin is not None:
                 await self._serve(begin, scope, receive, send)
                 return
@@ -90,7 +110,7 @@ class LlmFastPath:
 
     async def _serve(
         self,
-        begin: Callable[[LlmState, dict[str, Any]], Stream],
+        begin: Begin,
         scope: HTTPScope,
         receive: ASGIReceiveCallable,
         send: ASGISendCallable,
@@ -102,7 +122,7 @@ class LlmFastPath:
         eligible = settings.auth.mode == "none" and not settings.cors.allow_origins
         if eligible and is_json(header(scope, b"content-type")):
             messages, body = await read_body(receive, settings.limits.max_body_bytes)
-            stream = self._begin(begin, state, body)
+            stream = _begun(begin, state, body)
         if stream is not None:
             client = scope.get("client")
             caller = caller_of(settings.auth, _presented_key(scope), client[0] if client else None)
@@ -117,23 +137,16 @@ class LlmFastPath:
         self.served += 1
         await _stream(stream, receive, send)
 
-    @staticmethod
-    def _begin(
-        begin: Callable[[LlmState, dict[str, Any]], Stream], state: LlmState, body: bytes | None
-    ) -> Stream | None:
-        if body is None:
-            return None
-        try:
-            document = json.loads(body)
-        except (ValueError, RecursionError):  # Quart says exactly what is wrong
-            return None
-        if not isinstance(document, dict):
-            return None
-        try:
-            stream = begin(state, document)
-        except Exception:  # refused, or a bug: Quart answers it in the dialect's shape
-            return None
-        return stream if stream.streamed else None
+
+def _begun(begin: Begin, state: LlmState, body: bytes | None) -> Stream | None:
+    """The stream ``begin`` plans for ``body``; None for all Quart must answer."""
+    if body is None:
+        return None
+    try:
+        stream = begin(state, parse_json_object(body))
+    except Exception:  # refused, or a bug: Quart answers it in the dialect's shape
+        return None
+    return stream if stream.streamed else None
 
 
 async def _stream(stream: Stream, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:

@@ -21,6 +21,11 @@ async def read_json_object() -> dict[str, Any]:
         raise LlmApiError(
             413, "request_too_large", f"request body is larger than {limit} bytes"
         ) from None
+    return parse_json_object(raw)
+
+
+def parse_json_object(raw: bytes | str) -> dict[str, Any]:
+    """``raw`` as a JSON object of Unicode text (the routes and the ASGI fast path); else 400."""
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError) as error:  # RecursionError: absurdly deep nesting

@@ -22,7 +22,7 @@ from ..settings.answers import Conversation
 from ..settings.model_presets import ModelPreset
 from ..streaming.completions import AnswerPlan, FinishReason, Pace, ToolCall, count_prompt_tokens
 from ..streaming.faults import ScriptedFault
-from ..streaming.frames import TextFrame
+from ..streaming.frames import Template, TextFrame
 from ..streaming.playback import BlockStart, Failed, Finished, KeepAlive, Piece, collect
 from ..streaming.sse import encode_comment, encode_event
 from ..web.errors import ApiError
@@ -341,8 +341,13 @@ class ChatCompletion:
 
     @cached_property
     def text_frame(self) -> TextFrame:
-        """The chunk of a text delta, rendered once; only the text is escaped per delta."""
-        return TextFrame(lambda text: self.delta({"content": text}))
+        """The chunk of a text delta, from the shared template; only the text is escaped per
+        delta."""
+        template = TEXT_CHUNKS[self.chat.include_usage]
+        return template.text_frame(self.completion_id, self.created, self.chat.model)
+
+    def _shared(self, template: Template) -> bytes:
+        return template(self.completion_id, self.created, self.chat.model)
 
     def piece_frame(self, piece: Piece) -> bytes:
         """The chunk of one piece: plain text from the template, the rest rendered."""
@@ -353,22 +358,18 @@ class ChatCompletion:
 
     def chunk(self, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> bytes:
         """One ``chat.completion.chunk`` frame."""
-        body: dict[str, Any] = {
-            "id": self.completion_id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.chat.model,
-            "system_fingerprint": SYSTEM_FINGERPRINT,
-            "choices": choices,
-        }
-        if self.chat.include_usage:
-            body["usage"] = usage
-        return encode_event(compact_json(body))
+        return _chunk(
+            self.completion_id,
+            self.created,
+            self.chat.model,
+            choices,
+            self.chat.include_usage,
+            usage,
+        )
 
     def delta(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
         """A chunk with one choice."""
-        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-        return self.chunk([choice])
+        return self.chunk([_choice(delta, finish_reason)])
 
     @property
     def has_content(self) -> bool:
@@ -377,8 +378,7 @@ class ChatCompletion:
 
     async def frames(self) -> AsyncIterator[bytes]:
         """The whole event stream, ``[DONE]`` last; a failure is an ``error`` frame."""
-        content = "" if self.has_content else None
-        yield self.delta({"role": "assistant", "content": content, "refusal": None})
+        yield self._shared(ROLE_CHUNKS[self.chat.include_usage, self.has_content])
         events = self.state.play(API, self.model, self.plan, self.pace)
         async with aclosing(events):
             async for event in events:
@@ -390,7 +390,8 @@ class ChatCompletion:
                 elif isinstance(event, KeepAlive):
                     yield KEEP_ALIVE_FRAME
                 elif isinstance(event, Finished):
-                    yield self.delta({}, FINISH_REASONS[event.reason])
+                    finish = FINISH_CHUNKS[self.chat.include_usage, FINISH_REASONS[event.reason]]
+                    yield self._shared(finish)
                     if self.chat.include_usage:
                         yield self.chunk([], _usage(self.chat.prompt_tokens, event))
                 elif isinstance(event, Failed):
@@ -429,6 +430,66 @@ class ChatCompletion:
             ],
             "usage": _usage(self.chat.prompt_tokens, result.end),
         }
+
+
+def _chunk(
+    completion_id: str,
+    created: int | str,
+    model: str,
+    choices: list[dict[str, Any]],
+    include_usage: bool,
+    usage: dict[str, Any] | None = None,
+) -> bytes:
+    """One ``chat.completion.chunk`` frame (``created`` a string only as a template's marker)."""
+    body: dict[str, Any] = {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "system_fingerprint": SYSTEM_FINGERPRINT,
+        "choices": choices,
+    }
+    if include_usage:
+        body["usage"] = usage
+    return encode_event(compact_json(body))
+
+
+def _choice(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+    return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+
+
+def _role_delta(has_content: bool) -> dict[str, Any]:
+    """The first chunk's delta: the role (``content`` null when the answer has no text)."""
+    return {"role": "assistant", "content": "" if has_content else None, "refusal": None}
+
+
+# The chunks every stream sends, rendered once: only the id, ``created``, the model name (and
+# the text) are filled per stream. Keyed by ``include_usage`` (and what varies besides).
+ROLE_CHUNKS = {
+    (usage, content): Template(
+        lambda i, c, m, usage=usage, content=content: _chunk(
+            i, c, m, [_choice(_role_delta(content))], usage
+        ),
+        3,
+    )
+    for usage in (False, True)
+    for content in (False, True)
+}
+FINISH_CHUNKS = {
+    (usage, reason): Template(
+        lambda i, c, m, usage=usage, reason=reason: _chunk(i, c, m, [_choice({}, reason)], usage),
+        3,
+    )
+    for usage in (False, True)
+    for reason in set(FINISH_REASONS.values())
+}
+TEXT_CHUNKS = {
+    usage: Template(
+        lambda i, c, m, text, usage=usage: _chunk(i, c, m, [_choice({"content": text})], usage),
+        4,
+    )
+    for usage in (False, True)
+}
 
 
 def _piece_delta(piece: Piece) -> dict[str, Any]:

@@ -17,16 +17,19 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from quart import Blueprint, Response, request
 
 from ..settings.model_presets import ModelPreset
 from ..streaming.completions import AnswerPlan, Block, Pace
+from ..streaming.frames import Template
 from ..streaming.playback import BlockEnd, BlockStart, Failed, Finished, KeepAlive, Piece, collect
 from ..streaming.sse import encode_comment, encode_event
 from .openai_chat import call_id, error_response, failure_error, require_model
 from .requests import (
+    SSE_HEADERS,
     answer_response,
     compact_json,
     read_json_object,
@@ -86,6 +89,35 @@ class OutputItem:
             "role": "assistant",
         }
 
+    @cached_property
+    def delta_frame(self) -> Template:
+        """The item's delta event, rendered once: ``delta_frame(sequence_number, text)``."""
+        where = {"item_id": self.id, "output_index": self.block.index}
+        if self.block.kind == "reasoning":
+            kind = "response.reasoning_summary_text.delta"
+            return Template(
+                lambda number, text: _event(
+                    kind, number, {**where, "summary_index": 0, "delta": text}
+                ),
+                2,
+            )
+        if self.block.call is not None:
+            kind = "response.function_call_arguments.delta"
+            return Template(lambda number, text: _event(kind, number, {**where, "delta": text}), 2)
+        kind = "response.output_text.delta"
+        return Template(
+            lambda number, text: _event(
+                kind, number, {**where, "content_index": 0, "delta": text, "logprobs": []}
+            ),
+            2,
+        )
+
+
+def _event(kind: str, sequence: int | str, fields: dict[str, Any]) -> bytes:
+    """One event frame (``sequence`` a string only as a template's marker)."""
+    data = {"type": kind, "sequence_number": sequence, **fields}
+    return encode_event(compact_json(data), event=kind)
+
 
 def new_item(block: Block) -> OutputItem:
     """An output item for ``block``, with a fresh id."""
@@ -104,7 +136,17 @@ class ResponseRun:
     pace: Pace
     response_id: str = field(default_factory=lambda: new_id("resp"))
     created_at: int = field(default_factory=lambda: int(time.time()))
+    request_id: str = field(default_factory=lambda: f"req_{uuid.uuid4().hex}")
     sequence: int = 0
+
+    @property
+    def streamed(self) -> bool:
+        """Whether the answer goes out as an event stream."""
+        return self.request.stream
+
+    def stream_headers(self) -> dict[str, str]:
+        """The headers of the event stream."""
+        return {**SSE_HEADERS, "x-request-id": self.request_id}
 
     def response(
         self,
@@ -169,9 +211,9 @@ class ResponseRun:
 
     def event(self, kind: str, **fields: Any) -> bytes:
         """One event frame, numbered."""
-        data = {"type": kind, "sequence_number": self.sequence, **fields}
+        frame = _event(kind, self.sequence, fields)
         self.sequence += 1
-        return encode_event(compact_json(data), event=kind)
+        return frame
 
     def _opened(self, item: OutputItem) -> list[bytes]:
         index = item.block.index
@@ -199,16 +241,10 @@ class ResponseRun:
         return frames
 
     def _delta(self, item: OutputItem, text: str) -> bytes:
-        where = {"item_id": item.id, "output_index": item.block.index}
-        if item.block.kind == "reasoning":
-            return self.event(
-                "response.reasoning_summary_text.delta", **where, summary_index=0, delta=text
-            )
-        if item.block.call is not None:
-            return self.event("response.function_call_arguments.delta", **where, delta=text)
-        return self.event(
-            "response.output_text.delta", **where, content_index=0, delta=text, logprobs=[]
-        )
+        """The item's delta event from its template: only the number and the text are filled."""
+        frame = item.delta_frame(self.sequence, text)
+        self.sequence += 1
+        return frame
 
     def _closed(self, item: OutputItem) -> list[bytes]:
         where = {"item_id": item.id, "output_index": item.block.index}
@@ -316,14 +352,19 @@ class ResponseRun:
         return self.finish(output, result.end)
 
 
+def begin_response(state: LlmState, body: dict[str, Any]) -> ResponseRun:
+    """Check a request body and plan its answer (for the route and the ASGI fast path)."""
+    parsed = parse_responses_request(state, body)
+    model = require_model(state, parsed.model)
+    plan, pace = state.plan(model, parsed.answer, max_tokens=parsed.max_output_tokens)
+    return ResponseRun(state, parsed, model, plan, pace)
+
+
 @responses_api.post("/responses")
 async def create_response() -> Response:
     """Answer the conversation with the scripted rule, streamed or whole."""
     state = get_llm_state()
     state.check_access(request)
-    parsed = parse_responses_request(state, await read_json_object())
-    model = require_model(state, parsed.model)
-    plan, pace = state.plan(model, parsed.answer, max_tokens=parsed.max_output_tokens)
-    run = ResponseRun(state, parsed, model, plan, pace)
-    headers = {"x-request-id": f"req_{uuid.uuid4().hex}"}
-    return await answer_response(parsed.stream, run.body, run.frames, headers)
+    run = begin_response(state, await read_json_object())
+    headers = {"x-request-id": run.request_id}
+    return await answer_response(run.streamed, run.body, run.frames, headers)

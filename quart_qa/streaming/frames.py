@@ -1,9 +1,12 @@
-"""Pre-encoded frames: a frame of a dialect rendered once, then only its text escaped per use.
+"""Pre-encoded frames: a frame of a dialect rendered once, then only what varies filled per use.
 
-A dialect's text delta is the same JSON frame every time but for one string. Rendering it
-through dicts, ``json.dumps`` and the SSE encoder for every delta is most of a delta's
-cost; a :class:`TextFrame` renders it once around a marker and afterwards joins the fixed
-bytes around the JSON-escaped text, byte for byte what the full encoder gives.
+A dialect's text delta is the same JSON frame every time but for one string (and, in some
+dialects, a counter); the frames that open and close a stream differ between streams only in
+their ids. Rendering them through dicts, ``json.dumps`` and the SSE encoder every time is most
+of a frame's cost. A :class:`Template` renders the frame once with a marker in each varying
+place and afterwards joins the fixed bytes around the values (strings JSON-escaped, integers
+as digits), byte for byte what the full encoder gives. A :class:`TextFrame` is the hot case:
+one string, everything else fixed.
 """
 
 from __future__ import annotations
@@ -13,8 +16,18 @@ from json.encoder import encode_basestring
 
 from .sse import utf8
 
-MARKER = "\x00"  # escaped as \u0000 by JSON, so it cannot clash with the fixed parts
-_ESCAPED_MARKER = b'"\\u0000"'
+MAX_SLOTS = 8  # markers "\x00" ... "\x07": JSON escapes them, so they cannot clash
+
+
+def _marker(slot: int) -> bytes:
+    """How JSON writes the ``slot``-th marker string, quotes included."""
+    return b'"\\u%04x"' % slot
+
+
+def _encoded(value: str | int) -> bytes:
+    if isinstance(value, int):
+        return b"%d" % value
+    return utf8(encode_basestring(value))
 
 
 class TextFrame:
@@ -23,13 +36,72 @@ class TextFrame:
     __slots__ = ("_prefix", "_suffix")
 
     def __init__(self, render: Callable[[str], bytes]) -> None:
-        sample = render(MARKER)
-        if sample.count(_ESCAPED_MARKER) != 1:
-            raise ValueError(f"the text must appear once, as a JSON string: {sample!r}")
-        prefix, _, suffix = sample.partition(_ESCAPED_MARKER)
-        self._prefix = prefix
-        self._suffix = suffix
+        self._prefix, self._suffix = Template(render, 1).parts
+
+    @classmethod
+    def around(cls, prefix: bytes, suffix: bytes) -> TextFrame:
+        """The frame that is ``prefix``, the escaped text, ``suffix``."""
+        frame = cls.__new__(cls)
+        frame._prefix = prefix
+        frame._suffix = suffix
+        return frame
 
     def __call__(self, text: str) -> bytes:
         """The frame carrying ``text``."""
         return self._prefix + utf8(encode_basestring(text)) + self._suffix
+
+
+class Template:
+    """The frame ``render(*values)`` would give for any values, each a string or an integer.
+
+    ``render`` is called once with a marker string in place of each value; each must appear
+    exactly once in the frame, as a JSON string (an integer slot is rendered as that string
+    too and filled with digits).
+    """
+
+    __slots__ = ("_order", "parts")
+
+    def __init__(self, render: Callable[..., bytes], slots: int) -> None:
+        if not 1 <= slots <= MAX_SLOTS:
+            raise ValueError(f"a template has 1 to {MAX_SLOTS} slots, not {slots}")
+        sample = render(*(chr(slot) for slot in range(slots)))
+        found = []
+        for slot in range(slots):
+            marker = _marker(slot)
+            if sample.count(marker) != 1:
+                raise ValueError(
+                    f"each value must appear once, as a JSON string: {slot} in {sample!r}"
+                )
+            found.append((sample.index(marker), slot))
+        found.sort()
+        parts, order, start = [], [], 0
+        for at, slot in found:
+            parts.append(sample[start:at])
+            order.append(slot)
+            start = at + len(_marker(slot))
+        parts.append(sample[start:])
+        self.parts: tuple[bytes, ...] = tuple(parts)
+        self._order: tuple[int, ...] = tuple(order)
+
+    def __call__(self, *values: str | int) -> bytes:
+        """The frame carrying ``values``, in ``render``'s order."""
+        parts = self.parts
+        pieces = [parts[0]]
+        for gap, slot in enumerate(self._order, 1):
+            pieces.append(_encoded(values[slot]))
+            pieces.append(parts[gap])
+        return b"".join(pieces)
+
+    def text_frame(self, *fixed: str | int) -> TextFrame:
+        """A :class:`TextFrame` with every slot but the last filled with ``fixed``."""
+        last = len(self._order) - 1
+        if len(fixed) != last:
+            raise ValueError(f"{last} fixed values needed, got {len(fixed)}")
+        prefix, pieces = b"", [self.parts[0]]
+        for gap, slot in enumerate(self._order, 1):
+            if slot == last:
+                prefix, pieces = b"".join(pieces), []
+            else:
+                pieces.append(_encoded(fixed[slot]))
+            pieces.append(self.parts[gap])
+        return TextFrame.around(prefix, b"".join(pieces))
