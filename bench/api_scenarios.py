@@ -1,4 +1,4 @@
-"""The API axis: C concurrent streamed completions on an LLM API, paced or not.
+"""The API axis: C concurrent streamed answers on an LLM protocol, paced or not.
 
 Each of C clients opens its keep-alive connection first (not measured), then the C requests
 go out evenly over ``spread`` seconds. Every server sends the same answer: ``chunks`` deltas
@@ -99,6 +99,7 @@ class ApiLoad:
             chunk_delay=self.chunk_delay,
             first_chunk_delay=self.chunk_delay,
             api=True,
+            dialect=self.dialect,
         )
 
     async def run(self, server: RunningServer) -> Measured:
@@ -185,7 +186,7 @@ class ApiLoad:
 
 
 def api_full_suite() -> list[ApiLoad]:
-    """The API cases of ``python -m bench``: both dialects, C=100 and 1000, paced and not."""
+    """The API cases of ``python -m bench``: every dialect, C=100 and 1000, paced and not."""
     return [
         ApiLoad(dialect, users, delay)
         for dialect in DIALECTS
@@ -195,5 +196,8 @@ def api_full_suite() -> list[ApiLoad]:
 
 
 def api_quick_suite() -> list[ApiLoad]:
-    """Small API cases for ``--quick``: each dialect once, one paced and one not."""
-    return [ApiLoad("openai", 20, PACE, grace=10.0), ApiLoad("anthropic", 20, 0.0, grace=10.0)]
+    """Small API cases for ``--quick``: each dialect once, paced and not in turn."""
+    return [
+        ApiLoad(dialect, 20, PACE if index % 2 == 0 else 0.0, grace=10.0)
+        for index, dialect in enumerate(DIALECTS)
+    ]

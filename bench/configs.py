@@ -16,6 +16,7 @@ class ServerConfig:
     heartbeat: float = 15.0
     answer_timeout: float = 600.0
     api: bool = False  # the LLM API cases: no rate limit, model "bench" sending a delta a part
+    dialect: str = ""  # the API case's protocol (a peer may need its own command for one)
 
     @property
     def answer(self) -> str:

@@ -1,4 +1,5 @@
-"""A lean client for streamed LLM API answers (OpenAI Chat Completions, Anthropic Messages).
+"""A lean client for streamed LLM answers: OpenAI Chat Completions and Responses, Anthropic
+Messages, the AI SDK's UI message stream and AG-UI.
 
 Like :mod:`bench.client`: one ``asyncio.Protocol`` per stream, HTTP/1.1 spoken by hand, one
 clock reading per ``data_received``. The connection is opened first (keep-alive, as a load
@@ -21,21 +22,36 @@ MODEL = "bench"
 
 @dataclass(frozen=True)
 class Dialect:
-    """One LLM API: where to post, what to send, and how its stream marks text and the end."""
+    """One streamed protocol: where to post, what to send, and how its stream marks text and
+    the end."""
 
     name: str
     path: str
 
-    def body(self, question: str, stream: bool = True) -> bytes:
-        """The request body for ``question``."""
-        document: dict[str, Any] = {
-            "model": MODEL,
-            "stream": stream,
-            "messages": [{"role": "user", "content": question}],
-        }
+    def document(self, question: str, stream: bool = True) -> dict[str, Any]:
+        """The request body for ``question``, as each protocol's clients send it."""
+        if self.name == "ai_sdk":  # useChat's DefaultChatTransport (no model: the server's)
+            parts = [{"type": "text", "text": question}]
+            message = {"id": "u1", "role": "user", "parts": parts}
+            return {"id": "bench", "messages": [message], "trigger": "submit-message"}
+        if self.name == "agui":  # AG-UI's RunAgentInput, as its HttpAgent sends it
+            message = {"id": "u1", "role": "user", "content": question}
+            return {
+                **{"threadId": "bench", "runId": "run", "state": {}, "messages": [message]},
+                **{"tools": [], "context": [], "forwardedProps": {}},
+            }
+        document: dict[str, Any] = {"model": MODEL, "stream": stream}
+        if self.name == "responses":
+            document["input"] = question
+        else:
+            document["messages"] = [{"role": "user", "content": question}]
         if self.name == "anthropic":
             document["max_tokens"] = 4096
-        return json.dumps(document).encode()
+        return document
+
+    def body(self, question: str, stream: bool = True) -> bytes:
+        """The request body for ``question``, encoded."""
+        return json.dumps(self.document(question, stream)).encode()
 
     def request(self, host: str, port: int, question: str) -> bytes:
         """The whole HTTP request (keep-alive)."""
@@ -50,7 +66,24 @@ class Dialect:
 
 OPENAI = Dialect("openai", "/v1/chat/completions")
 ANTHROPIC = Dialect("anthropic", "/v1/messages")
-DIALECTS = {dialect.name: dialect for dialect in (OPENAI, ANTHROPIC)}
+RESPONSES = Dialect("responses", "/v1/responses")
+AI_SDK = Dialect("ai_sdk", "/api/chat")
+AGUI = Dialect("agui", "/agui")
+DIALECTS = {dialect.name: dialect for dialect in (OPENAI, ANTHROPIC, RESPONSES, AI_SDK, AGUI)}
+
+# Per protocol whose events carry their kind in the JSON's "type": the kind of a text delta
+# (its text in "delta"), of the end of a good stream, and of a failure.
+TYPED_TEXT = {
+    RESPONSES.name: "response.output_text.delta",
+    AI_SDK.name: "text-delta",
+    AGUI.name: "TEXT_MESSAGE_CONTENT",
+}
+TYPED_END = {RESPONSES.name: "response.completed", AGUI.name: "RUN_FINISHED"}
+TYPED_FAILURE = {
+    RESPONSES.name: ("error", "response.failed", "response.incomplete"),
+    AI_SDK.name: ("error",),
+    AGUI.name: ("RUN_ERROR",),
+}
 
 
 def _field(block: bytes, name: bytes) -> bytes:
@@ -65,7 +98,8 @@ class CompletionStream(asyncio.Protocol):
     """One streamed completion on its own connection.
 
     ``ended`` resolves True when the stream's end marker arrives (``[DONE]``,
-    ``message_stop``) and False on an error event, a bad response or a close before it.
+    ``message_stop``, ``response.completed``, ``RUN_FINISHED``) and False on an error event, a
+    bad response or a close before it.
     """
 
     def __init__(self, dialect: Dialect, loop: asyncio.AbstractEventLoop) -> None:
@@ -149,17 +183,18 @@ class CompletionStream(asyncio.Protocol):
 
     def _on_event(self, block: bytes, now: float) -> None:
         data = _field(block, b"data:")
-        if self.dialect is OPENAI:
-            if data == b"[DONE]":
-                self._end(True)
-                return
+        name = self.dialect.name
+        if data == b"[DONE]" and name in (OPENAI.name, AI_SDK.name):
+            self._end(True)
+            return
+        if name == OPENAI.name:
             document = json.loads(data)
             if "error" in document:
                 self._end(False, f"error event: {data[:200]!r}")
                 return
             choices = document.get("choices") or ()
             text = choices[0].get("delta", {}).get("content") if choices else None
-        else:
+        elif name == ANTHROPIC.name:
             event = _field(block, b"event:")
             if event == b"message_stop":
                 self._end(True)
@@ -170,6 +205,16 @@ class CompletionStream(asyncio.Protocol):
             if event != b"content_block_delta":
                 return
             text = json.loads(data).get("delta", {}).get("text")
+        else:
+            document = json.loads(data)
+            kind = document.get("type")
+            if kind == TYPED_END.get(name):
+                self._end(True)
+                return
+            if kind in TYPED_FAILURE[name]:
+                self._end(False, f"error event: {data[:200]!r}")
+                return
+            text = document.get("delta") if kind == TYPED_TEXT[name] else None
         if text:
             self.chunk_times.append(now)
             self.pieces.append(text)

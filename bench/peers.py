@@ -19,11 +19,12 @@ import subprocess
 from pathlib import Path
 
 from .configs import ServerConfig
-from .llm_client import ANTHROPIC, OPENAI
+from .llm_client import AGUI, ANTHROPIC, OPENAI, RESPONSES
 from .servers import REPO, ServerKind
 
 PEERS = REPO / "bench" / "peers"
 AIMOCK_CLI = PEERS / "node_modules" / "@copilotkit" / "aimock" / "dist" / "cli.js"
+AIMOCK_CONFIG_CLI = AIMOCK_CLI.with_name("aimock-cli.js")
 PEER_VENV = REPO / ".venv" / "bench-peers"
 LLM_MOCK_API = PEER_VENV / "bin" / "llm-mock-api"
 INSTALL_HINT = "run bash bench/peers/install.sh (make bench does)"
@@ -46,7 +47,41 @@ def _aimock_missing() -> str | None:
     return None
 
 
+def _agui_events(config: ServerConfig) -> list[dict[str, object]]:
+    """The AG-UI run aimock replays: the answer as ``chunks`` content events (AG-UI fixtures
+    are whole event lists; aimock has no chunk size for them)."""
+    ids = {"threadId": "bench", "runId": "run"}
+    size = config.chunk_bytes
+    parts = [config.answer[start : start + size] for start in range(0, len(config.answer), size)]
+    content: list[dict[str, object]] = [
+        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": part} for part in parts
+    ]
+    return [
+        {"type": "RUN_STARTED", **ids},
+        {"type": "TEXT_MESSAGE_START", "messageId": "m", "role": "assistant"},
+        *content,
+        {"type": "TEXT_MESSAGE_END", "messageId": "m"},
+        {"type": "RUN_FINISHED", **ids},
+    ]
+
+
+def _aimock_agui(config: ServerConfig, folder: Path, bind: str) -> list[str]:
+    """aimock's config-driven ``aimock`` command with an AG-UI agent at ``/agui`` (its
+    ``llmock`` command mounts AG-UI only to record or proxy a real agent)."""
+    fixture: dict[str, object] = {"match": {}, "events": _agui_events(config)}
+    if config.chunk_delay:
+        fixture["delayMs"] = round(config.chunk_delay * 1000)
+    document = {"agui": {"path": "/agui", "fixtures": [fixture]}, "llm": {"logLevel": "silent"}}
+    path = folder / "aimock.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    host, port = _host_port(bind)
+    node = shutil.which("node") or "node"
+    return [node, str(AIMOCK_CONFIG_CLI), "--config", str(path), "--host", host, "--port", port]
+
+
 def _aimock(config: ServerConfig, folder: Path, bind: str) -> list[str]:
+    if config.dialect == AGUI.name:
+        return _aimock_agui(config, folder, bind)
     fixtures = folder / "fixtures.json"
     document = {"fixtures": [{"match": {}, "response": {"content": config.answer}}]}
     fixtures.write_text(json.dumps(document), encoding="utf-8")
@@ -79,20 +114,23 @@ def _llm_mock_api(config: ServerConfig, folder: Path, bind: str) -> list[str]:
 
 # Paces before the first content delta, as measured one stream at a time: aimock waits its
 # latency before every frame (OpenAI: role chunk, then text; Anthropic: message_start,
-# content_block_start, then text); llm-mock-api sends the first frame at once and waits
-# after every frame.
+# content_block_start, then text; Responses: response.created, .in_progress,
+# .output_item.added, .content_part.added, then text) and, for AG-UI, after every event
+# (RUN_STARTED, TEXT_MESSAGE_START, then text); llm-mock-api sends the first frame at once and
+# waits after every frame. Neither speaks the AI SDK's UI message stream (aimock's /api/chat
+# is Ollama's chat API).
 AIMOCK = ServerKind(
     "aimock",
     _aimock,
-    frozenset({OPENAI.name, ANTHROPIC.name}),
-    {OPENAI.name: 2, ANTHROPIC.name: 3},
+    frozenset({OPENAI.name, ANTHROPIC.name, RESPONSES.name, AGUI.name}),
+    {OPENAI.name: 2, ANTHROPIC.name: 3, RESPONSES.name: 5, AGUI.name: 2},
     _aimock_missing,
 )
 LLM_MOCK_API_KIND = ServerKind(
     "llm-mock-api",
     _llm_mock_api,
-    frozenset({OPENAI.name, ANTHROPIC.name}),
-    {OPENAI.name: 1, ANTHROPIC.name: 2},
+    frozenset({OPENAI.name, ANTHROPIC.name, RESPONSES.name}),
+    {OPENAI.name: 1, ANTHROPIC.name: 2, RESPONSES.name: 4},
     _llm_mock_api_missing,
 )
 PEER_KINDS = (AIMOCK, LLM_MOCK_API_KIND)

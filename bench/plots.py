@@ -3,7 +3,8 @@
 - ``lateness-<case>.png``: chunk lateness over the run (99th percentile and maximum in
   50 ms bins, one line per server; the first repetition of each) for every case that kept a
   lateness series;
-- ``cpu-per-chunk.png``: server CPU per delivered chunk, per case and server (medians).
+- ``cpu-per-chunk.png``: server CPU per delivered chunk, per case and server (medians), and
+  ``cpu-per-chunk-<protocol>.png`` the same for the cases of one LLM protocol alone.
 
 Uses matplotlib (``pip install -e '.[bench-plots]'``; ``make bench`` installs it). Without a
 path it plots the newest JSON in ``bench/results/``; PNGs go to ``bench/plots/`` unless
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .llm_client import DIALECTS
 from .servers import REPO
 
 RESULTS = REPO / "bench" / "results"
@@ -98,13 +100,21 @@ def lateness_plots(report: dict[str, Any], out: Path) -> list[Path]:
     return written
 
 
-def cpu_plot(report: dict[str, Any], out: Path) -> Path | None:
-    """Server CPU per delivered chunk: grouped bars, one group per case."""
-    rows = [row for row in report["summary"] if row["figure"] == "server_cpu_us_per_chunk"]
+def cpu_plot(report: dict[str, Any], out: Path, protocol: str | None = None) -> Path | None:
+    """Server CPU per delivered chunk: grouped bars, one group per case (of ``protocol`` only,
+    when named)."""
+    rows = [
+        row
+        for row in report["summary"]
+        if row["figure"] == "server_cpu_us_per_chunk"
+        and (protocol is None or row["case"].startswith(f"{protocol} "))
+    ]
     if not rows:
         return None
     plt = _pyplot()
-    servers: list[str] = list(dict.fromkeys(s for row in rows for s in row["servers"]))
+    every = [row for row in report["summary"] if row["figure"] == "server_cpu_us_per_chunk"]
+    # The servers of the whole run, in one order: each keeps its colour in every plot.
+    servers: list[str] = list(dict.fromkeys(s for row in every for s in row["servers"]))
     width = 0.8 / len(servers)
     figure, axes = plt.subplots(figsize=(max(8.0, 0.9 * len(rows)), 4.5))
     for offset, server in enumerate(servers):
@@ -115,13 +125,15 @@ def cpu_plot(report: dict[str, Any], out: Path) -> Path | None:
             if median is not None:
                 xs.append(index + (offset - (len(servers) - 1) / 2) * width)
                 heights.append(median)
-        axes.bar(xs, heights, width, label=server)
+        if heights:
+            axes.bar(xs, heights, width, label=server, color=f"C{offset}")
     axes.set_xticks(range(len(rows)), [row["case"] for row in rows], rotation=30, ha="right")
     axes.set_ylabel("server CPU per chunk (µs)")
-    axes.set_title("Server CPU per delivered chunk (median of the repetitions)")
+    where = f" on {protocol}" if protocol else ""
+    axes.set_title(f"Server CPU per delivered chunk{where} (median of the repetitions)")
     axes.grid(True, axis="y", alpha=0.3)
     axes.legend(fontsize="small")
-    path = out / "cpu-per-chunk.png"
+    path = out / (f"cpu-per-chunk-{_slug(protocol)}.png" if protocol else "cpu-per-chunk.png")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -138,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = json.loads(path.read_text(encoding="utf-8"))
     args.out.mkdir(parents=True, exist_ok=True)
     written = [*lateness_plots(report, args.out), cpu_plot(report, args.out)]
+    written += [cpu_plot(report, args.out, protocol) for protocol in DIALECTS]
     for plot in written:
         if plot is not None:
             print(plot)

@@ -15,9 +15,16 @@ import pytest
 from tests.support.live_server import ROOT
 
 CHAT_PAGE_CASES = ("S1", "S2", "S3")
-API_CASES = ("openai", "anthropic")
 CHAT_PAGE_SERVERS = {"quart-qa", "sse-starlette"}
-API_SERVERS = {"quart-qa", "aimock", "llm-mock-api"}  # the peers only where installed
+# The servers speaking each LLM protocol (the peers only where installed): neither peer speaks
+# the AI SDK's UI message stream, and llm-mock-api does not speak AG-UI.
+API_SERVERS = {
+    "openai": {"quart-qa", "aimock", "llm-mock-api"},
+    "anthropic": {"quart-qa", "aimock", "llm-mock-api"},
+    "responses": {"quart-qa", "aimock", "llm-mock-api"},
+    "agui": {"quart-qa", "aimock"},
+    "ai_sdk": {"quart-qa"},
+}
 
 
 @pytest.mark.timeout(300)  # a fresh server per case and server: longer than a unit test
@@ -34,13 +41,14 @@ def test_quick_benchmark_reports_every_figure_for_every_server(tmp_path: Path) -
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     report = json.loads(out.read_text(encoding="utf-8"))
     assert all(run["error"] is None for run in report["runs"])
-    api_servers = API_SERVERS - set(report["meta"]["left_out"])
+    left_out = set(report["meta"]["left_out"])
     cases = {row["case"] for row in report["summary"]}
-    for name in (*CHAT_PAGE_CASES, *API_CASES):
-        assert any(case.startswith(name) for case in cases), name
+    for name in (*CHAT_PAGE_CASES, *API_SERVERS):
+        assert any(case.startswith(f"{name} ") for case in cases), name
     for row in report["summary"]:
-        api = row["case"].startswith(API_CASES)
-        assert set(row["servers"]) == (api_servers if api else CHAT_PAGE_SERVERS), row
+        protocol = row["case"].split(" ")[0]
+        expected = API_SERVERS[protocol] - left_out if protocol in API_SERVERS else None
+        assert set(row["servers"]) == (expected or CHAT_PAGE_SERVERS), row
         for figures in row["servers"].values():
             assert figures["median"] is not None, row
     completed = [

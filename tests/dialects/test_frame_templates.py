@@ -69,9 +69,9 @@ def deltas(path: str, frames: list[list[str]]) -> list[str]:
             "finish_reason": "stop",
         }
         return [chunk["choices"][0]["delta"]["content"] for chunk in chunks[1:-1]]
-    events = [payload(frame[0]) for frame in frames if frame != ["data: [DONE]"]]
+    chunks = [payload(frame[0]) for frame in frames if frame != ["data: [DONE]"]]
     kind = "text-delta" if path == "/api/chat" else "TEXT_MESSAGE_CONTENT"
-    return [event["delta"] for event in events if event["type"] == kind]
+    return [chunk["delta"] for chunk in chunks if chunk["type"] == kind]
 
 
 @pytest.mark.parametrize(
