@@ -16,7 +16,8 @@ from ..settings.answers import AnswerRule
 from ..settings.config import Settings
 from ..settings.faults import Fault
 from . import refusals
-from .broadcast import BroadcastRegistry
+from .broadcast import Broadcast, BroadcastRegistry
+from .chunk_run import ChunkRun
 from .faults import refuse_if_scripted, stream_fault
 from .metrics import Metrics
 from .pacing import Pacer
@@ -246,9 +247,25 @@ class AnswerRunner:
         lateness = self._metrics.chunk_lateness_seconds
         await self._publish(broadcast, "ANSWER_START", render(messages.answer_start, **texts))
         pacer = Pacer(self.scheduler, burst=max(1, stream.queue_size // 8))
+        fault = stream_fault(rule)
+        if isinstance(broadcast, Broadcast) and fault is None and rule.fail_after is None:
+            run = ChunkRun(
+                broadcast,
+                seed_frames(rule),
+                self.scheduler,
+                pacer,
+                self._metrics,
+                delay=delay,
+                first_delay=first_delay,
+                grace=grace,
+                accepted_at=answer.accepted_at,
+                end_text=render(messages.answer_end, **texts),
+                abandoned_text=lambda: render(messages.answer_abandoned, **texts),
+            )
+            return Outcome.COMPLETED if await run.start() else Outcome.ABANDONED
         previous = 0.0
         first = True
-        fault, sent = stream_fault(rule), 0  # sent: chunks so far, where a stream fault strikes
+        sent = 0  # chunks so far, where a stream fault strikes
         for frame in seed_frames(rule):
             if rule.fail_after is not None and frame.part >= rule.fail_after:
                 await self._publish(broadcast, "ERROR", rule.error)

@@ -124,6 +124,10 @@ class Broadcast:
         """Record the event and offer it to every connection; drop the ones that overflow."""
         return self._record(name, data, malformed=False)
 
+    def record(self, name: str, data: str) -> Event:
+        """:meth:`publish` without an ``await``, for callers on the loop's timer."""
+        return self._record(name, data, malformed=False)
+
     async def publish_malformed(self, name: str, data: str) -> Event:
         """Like :meth:`publish`, but the frame's ``data`` line has no colon: a client's SSE
         parser takes it for an unknown field and never dispatches the event."""

@@ -14,6 +14,7 @@ import asyncio
 from .scheduler import PaceScheduler
 
 NO_DELAY_BURST = 32
+YIELD = -1.0  # no loop clock is negative
 
 
 class Pacer:
@@ -27,18 +28,29 @@ class Pacer:
         self._due = scheduler.time()
         self._sent_since_yield = 0
 
-    async def wait(self, delay: float) -> None:
-        """Return when the next chunk is due, ``delay`` seconds after the previous one."""
+    def next_due(self, delay: float) -> float | None:
+        """When the next chunk is due, ``delay`` seconds after the previous one: None for at
+        once, :data:`YIELD` for at once but after the loop's other work, else a due time."""
         scheduler = self._scheduler
         if delay <= 0:
             self._due = scheduler.time()
             self._sent_since_yield += 1
             if self._sent_since_yield >= self._burst:
                 self._sent_since_yield = 0
-                await asyncio.sleep(0)
-            return
+                return YIELD
+            return None
         due = self._due + delay
         # A late chunk keeps its place in the queue (oldest first) but restarts the pace.
         self._due = max(due, scheduler.time())
         self._sent_since_yield = 0
-        await scheduler.sleep_until(due)
+        return due
+
+    async def wait(self, delay: float) -> None:
+        """Return when the next chunk is due, ``delay`` seconds after the previous one."""
+        due = self.next_due(delay)
+        if due is None:
+            return
+        if due == YIELD:
+            await asyncio.sleep(0)
+        else:
+            await self._scheduler.sleep_until(due)

@@ -6,6 +6,10 @@ earliest. When it fires, everything due is woken in due order, oldest first, so 
 overload lateness is shared out fairly and grows smoothly instead of in waves, and the loop
 holds one timer instead of one per answer. A woken answer that finds more of its pieces
 already due sends them at once, so its connection writes them together.
+
+A waiter is a future (an answer's task sleeps on it) or a plain callback, which the timer
+calls itself: the chat page's answers publish their chunks that way, with no task woken per
+chunk (:mod:`~quart_qa.streaming.chunk_run`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+from collections.abc import Callable
+
+Waiter = asyncio.Future[None] | Callable[[], None]
 
 
 class PaceScheduler:
@@ -21,7 +28,7 @@ class PaceScheduler:
     __slots__ = ("_armed_at", "_heap", "_loop", "_order", "_timer")
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._heap: list[tuple[float, int, Waiter]] = []
         self._order = itertools.count()  # ties wake in the order they were asked for
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -53,6 +60,16 @@ class PaceScheduler:
             self._arm(loop, due)
         return waiter
 
+    def call_at(self, due: float, callback: Callable[[], None]) -> None:
+        """Call ``callback`` at ``due`` from the timer, in due order with every other waiter.
+
+        There is no handle: a callback that is no longer wanted returns at once when called.
+        """
+        loop = self._running_loop()
+        heapq.heappush(self._heap, (due, next(self._order), callback))
+        if self._timer is None or due < self._armed_at:
+            self._arm(loop, due)
+
     async def sleep_until(self, due: float) -> None:
         """Return at ``due``; cancelling the caller gives up the slot at once."""
         waiter = self.wake_at(due)
@@ -76,7 +93,10 @@ class PaceScheduler:
         now = loop.time()
         while heap and heap[0][0] <= now:
             waiter = heapq.heappop(heap)[2]
-            if not waiter.done():
-                waiter.set_result(None)
+            if isinstance(waiter, asyncio.Future):
+                if not waiter.done():
+                    waiter.set_result(None)
+            else:
+                waiter()
         if heap:
             self._arm(loop, heap[0][0])
