@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .sse import encode_event
+from .sse import encode_numbered_event
 from .subscription import CloseReason, Subscription
 
 # What a broadcast costs beyond its events' text (objects, queue slots, dict entries),
@@ -145,7 +145,7 @@ class Broadcast:
 
     def _record(self, name: str, data: str, *, malformed: bool) -> Event:
         event_id = self._last_id = self._last_id + 1
-        frame = encode_event(data, event=name, event_id=str(event_id))
+        frame = encode_numbered_event(data, name, event_id)
         if malformed:
             frame = frame.replace(b"\ndata: ", b"\ndata")
         event = Event(event_id, name, data, frame)

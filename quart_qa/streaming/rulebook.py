@@ -77,6 +77,7 @@ class RuleBook:
         self._scoped: dict[Scope, RuleSet] = {}
         self._uses: Counter[tuple[int, int]] = Counter()
         self._chaos = chaos
+        self._odds = chaos.odds()
         self._rng = random.Random(chaos.seed)
 
     def _set(self, label: str, rules: tuple[AnswerRule, ...]) -> RuleSet:
@@ -146,7 +147,7 @@ class RuleBook:
         return choice
 
     def _with_chaos(self, choice: Choice) -> Choice:
-        odds = self._chaos.odds()
+        odds = self._odds
         if not odds or choice.rule.fault is not None:
             return choice
         draw = self._rng.random()
@@ -196,6 +197,7 @@ class RuleBook:
         """New TOML rules (hot reload): new answers use them, running ones finish as they were."""
         self._config = self._set("config", config_rules)
         self._chaos = chaos
+        self._odds = chaos.odds()
         self._rng = random.Random(chaos.seed)
 
     def describe(self) -> dict[str, object]:

@@ -9,6 +9,7 @@ a Python string, but UTF-8 cannot encode) become U+FFFD, so encoding never fails
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -57,6 +58,20 @@ def encode_event(
     lines.append("")
     lines.append("")
     return utf8("\n".join(lines))
+
+
+@functools.lru_cache(maxsize=64)
+def _head(event: str) -> str:
+    _check_field("event", event)
+    return f"event: {event}\nid: "
+
+
+def encode_numbered_event(data: str, event: str, event_id: int) -> bytes:
+    """``encode_event(data, event=event, event_id=str(event_id))``, byte for byte, faster:
+    a broadcast frames every event this way, so a one-line ``data`` skips the splitting."""
+    if "\n" in data or "\r" in data:
+        return encode_event(data, event=event, event_id=str(event_id))
+    return utf8(f"{_head(event)}{event_id}\ndata: {data}\n\n")
 
 
 def encode_comment(text: str = "") -> bytes:

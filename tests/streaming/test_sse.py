@@ -13,6 +13,7 @@ from quart_qa.streaming.sse import (
     decode_events,
     encode_comment,
     encode_event,
+    encode_numbered_event,
 )
 
 
@@ -78,6 +79,20 @@ def test_any_text_round_trips_as_exactly_one_event(text: str) -> None:
     normalised = text.replace("\r\n", "\n").replace("\r", "\n")
     assert events == [("ANSWER_CHUNK", "1", normalised)]
     assert comments == []
+
+
+@given(st.text(), st.sampled_from(["ANSWER_CHUNK", "ERROR"]), st.integers(0, 10**17))
+def test_numbered_events_are_encode_event_byte_for_byte(
+    text: str, name: str, event_id: int
+) -> None:
+    assert encode_numbered_event(text, name, event_id) == encode_event(
+        text, event=name, event_id=str(event_id)
+    )
+
+
+def test_a_numbered_event_refuses_a_bad_name_as_encode_event_does() -> None:
+    with pytest.raises(FramingError):
+        encode_numbered_event("x", "BAD\nNAME", 1)
 
 
 @given(st.text(), st.text(), st.integers(min_value=0, max_value=10**12))
