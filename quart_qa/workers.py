@@ -5,7 +5,9 @@ the supervisor opened; with the Redis broker the workers share users' streams, s
 may hold a stream and any worker may take the question. Hypercorn's own supervisor stops its
 workers through a flag the app never sees, so their streams were cut with no goodbye and
 running answers got no end; here SIGTERM or SIGINT sets a shared flag that each worker's
-shutdown waits on, so every stream gets its grace and goodbye, in its own wire format.
+shutdown waits on, so every stream gets its grace and goodbye, in its own wire format. A
+worker whose supervisor died without a word (SIGKILL) sets the flag itself, rather than
+serve on as an orphan.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
@@ -32,12 +35,27 @@ log = logging.getLogger("quart_qa.server")
 STRAGGLER_SECONDS = 2.0
 
 
+def _stop_when_orphaned(stop: Event) -> None:
+    """Set ``stop`` once the supervisor is gone (SIGKILL, the OOM killer), so a worker never
+    outlives it holding the port: it ends its streams as on SIGTERM, then exits."""
+    supervisor = multiprocessing.parent_process()
+    if supervisor is None:
+        return
+
+    def watch() -> None:
+        supervisor.join()  # returns once the supervisor's end of the spawn pipe is closed
+        stop.set()
+
+    threading.Thread(target=watch, name="quart-qa-supervisor-watch", daemon=True).start()
+
+
 def _work(settings: Settings, bind: str, sockets: Sockets, stop: Event) -> None:
     """One worker process (spawned: it imports everything afresh)."""
     import asyncio
 
     from .server import serve_app
 
+    _stop_when_orphaned(stop)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(serve_app(settings, bind, sockets=sockets, stop_flag=stop))
 

@@ -13,14 +13,23 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from httpx_sse import ServerSentEvent, aconnect_sse
 
 from tests.support.api_streams import read_openai_stream
-from tests.support.live_server import ROOT, ServerProcess, free_port, live_server, spawn
+from tests.support.live_server import (
+    ROOT,
+    ServerProcess,
+    exited,
+    free_port,
+    live_server,
+    spawn,
+)
 from tests.support.redis_server import RedisServer
 
 READ_TIMEOUT = 10.0
+WORKERS_START_TIMEOUT = 60.0
 TERMINAL = ("ANSWER_END", "ERROR", "ANSWER_CANCELLED")
 
 CONFIG = """
@@ -251,23 +260,34 @@ async def test_dead_node_connections_stop_counting(
                         await asyncio.sleep(0.1)
 
 
+async def both_workers_answer(server: ServerProcess) -> None:
+    """Return once each of two workers has answered ``/healthz``: each request comes on a new
+    connection, so the kernel hands them to both workers once both accept. The second may
+    start seconds after the first on a busy machine; the limit is a guard, not a measure."""
+    nodes: set[str] = set()
+    try:
+        async with asyncio.timeout(WORKERS_START_TIMEOUT):
+            while len(nodes) < 2:
+                with contextlib.suppress(httpx.TransportError):  # nobody accepts yet
+                    nodes.add(str((await health(server))["node"]))
+    except TimeoutError:
+        raise AssertionError(f"answers came from {nodes} only; {server.output()}") from None
+
+
+def spawn_workers(config: Path, workers: int = 2) -> ServerProcess:
+    """``quart-qa serve --workers N`` on a free port."""
+    port = free_port()
+    args = ["serve", "--workers", str(workers), "--config", str(config)]
+    return spawn([*args, "--bind", f"127.0.0.1:{port}"], port=port)
+
+
 @pytest.mark.slow
 async def test_workers_2(tmp_path: Path, shared_redis: RedisServer) -> None:
     config = write_config(tmp_path, shared_redis, chunk_delay=0.1)
-    port = free_port()
-    server = spawn(
-        ["serve", "--workers", "2", "--config", str(config), "--bind", f"127.0.0.1:{port}"],
-        port=port,
-    )
+    server = spawn_workers(config)
     try:
         await asyncio.to_thread(server.wait_listening)
-        await health(server, timeout=60)  # the workers start (on a busy machine, slowly)
-        nodes = set()
-        for _ in range(40):  # each request on a new connection: the kernel spreads them
-            nodes.add(str((await health(server))["node"]))
-            if len(nodes) > 1:
-                break
-        assert len(nodes) == 2, server.output()
+        await both_workers_answer(server)
         async with open_stream(server, "u5") as one, open_stream(server, "u5") as two:
             for index in range(4):
                 assert (await ask(server, "u5", f"q{index}")).status_code == 202
@@ -298,6 +318,32 @@ async def test_workers_2(tmp_path: Path, shared_redis: RedisServer) -> None:
         assert "answer user=u5" in output
         assert "outcome=shutdown" in output.split("answer user=u5")[-1].splitlines()[0]
         assert "Traceback" not in output
+    finally:
+        server.kill()
+
+
+@pytest.mark.slow
+async def test_workers_stop_when_their_supervisor_is_killed(
+    tmp_path: Path, shared_redis: RedisServer
+) -> None:
+    """A supervisor gone without a word (SIGKILL, the OOM killer) leaves no worker serving on
+    as an orphan: each notices, says goodbye to its streams as on SIGTERM, and exits."""
+    server = spawn_workers(write_config(tmp_path, shared_redis))
+    try:
+        await asyncio.to_thread(server.wait_listening)
+        await both_workers_answer(server)
+        workers = [
+            child
+            for child in psutil.Process(server.process.pid).children()
+            if "spawn_main" in " ".join(child.cmdline())
+        ]
+        assert len(workers) == 2
+        server.process.send_signal(signal.SIGKILL)  # the supervisor alone, not its group
+        server.process.wait()
+        async with asyncio.timeout(30):  # shutdown_grace (2 s) + the margin (3 s), and slack
+            while not all(exited(worker) for worker in workers):  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+        assert server.output().count("stopping: saying goodbye to open streams") == 2
     finally:
         server.kill()
 

@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from httpx_sse import aconnect_sse
 
 from quart_qa.settings.config import SEED_ANSWER_PARTS
-from tests.support.live_server import ROOT, ServerProcess, free_port, live_server, spawn
+from tests.support.live_server import ROOT, ServerProcess, exited, free_port, live_server, spawn
 
 FAST_CONFIG = """
 [stream]
@@ -175,8 +176,14 @@ async def test_hypercorn_can_load_the_factory(fast_config: Path) -> None:
             "warm ",
             "today.",
         ]
+        started = psutil.Process(server.process.pid).children()
+        assert started  # Hypercorn's supervisor serves through a spawned worker
     finally:
         server.kill()
+    # Hypercorn's supervisor killed alone would leave its worker serving on, an orphan.
+    async with asyncio.timeout(10):
+        while not all(exited(process) for process in started):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
 
 
 def test_seed_answer_is_the_embedded_default() -> None:

@@ -71,8 +71,9 @@ class CliProcess:
         async with self._changed:
             self._changed.notify_all()
 
-    async def wait_for(self, condition: Callable[[], bool], timeout: float = 15.0) -> None:
-        """Return once ``condition()`` holds; fail with the output so far after ``timeout``."""
+    async def wait_for(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
+        """Return once ``condition()`` holds; fail with the output so far after ``timeout`` (a
+        guard long enough for a command to start on a loaded machine)."""
         try:
             async with asyncio.timeout(timeout), self._changed:
                 while not condition():

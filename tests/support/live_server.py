@@ -16,8 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+import psutil
+
 ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 15.0
+# A guard against a server that never comes up, not a measure of start-up: a loaded 2-core
+# machine takes many seconds to start Python and import everything. Below pytest's own
+# 60 s timeout, so a server that never listens fails with its log, not a bare timeout.
+START_TIMEOUT = 45.0
 
 
 def free_port() -> int:
@@ -26,6 +31,15 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def exited(process: psutil.Process) -> bool:
+    """The process has ended (a zombie nobody reaped counts: it serves nothing)."""
+    try:
+        status: str = process.status()
+    except psutil.NoSuchProcess:
+        return True
+    return bool(status == psutil.STATUS_ZOMBIE)
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -67,15 +81,16 @@ class ServerProcess:
             try:
                 return self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                self.kill()
                 raise
         return self.process.returncode
 
     def kill(self) -> None:
-        """Make sure the process is gone."""
-        if self.process.poll() is None:
-            self.process.kill()
+        """Make sure the process is gone, and every process it started (Hypercorn's or our
+        workers, multiprocessing's resource tracker): SIGKILL to its whole process group,
+        which a supervisor killed alone would leave behind, serving on as orphans."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
 
@@ -114,6 +129,7 @@ def spawn(
             stdout=output,
             stderr=subprocess.STDOUT,
             preexec_fn=_limit_open_files(max_open_files),
+            start_new_session=True,  # its own process group, for kill() to end it whole
         )
     return ServerProcess(process, log, port)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .live_server import free_port
 
-START_TIMEOUT = 10.0
+START_TIMEOUT = 30.0  # a guard, not a measure: a loaded machine starts slowly
 
 
 def redis_server_path() -> str | None:
