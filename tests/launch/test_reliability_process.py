@@ -119,6 +119,29 @@ def open_stalled_reader(port: int, user_id: str) -> socket.socket:
     return sock
 
 
+async def chunk_gaps(client: httpx.AsyncClient, user_id: str) -> list[float]:
+    """Ask as ``user_id`` once connected; the time between each two chunks as they arrive."""
+    gaps: list[float] = []
+    last = None
+    async with aconnect_sse(client, "GET", f"/qa/connect/{user_id}") as source:
+        async for event in source.aiter_sse():
+            if event.event == "CONNECTED":
+                ask = await client.post(f"/qa/ask/{user_id}", json={"question": "big"})
+                assert ask.status_code == 202
+            elif event.event == "ANSWER_CHUNK":
+                now = time.monotonic()
+                if last is not None:
+                    gaps.append(now - last)
+                last = now
+            elif event.event == "ANSWER_END":
+                break
+    return gaps
+
+
+def p99(gaps: list[float]) -> float:
+    return statistics.quantiles(gaps, n=100)[98]
+
+
 async def test_slow_consumer_is_dropped_memory_bounded_others_on_time(tmp_path: Path) -> None:
     chunk = "x" * 4000
     parts = ", ".join(f'"{index:05d}{chunk}"' for index in range(3000))
@@ -132,31 +155,25 @@ async def test_slow_consumer_is_dropped_memory_bounded_others_on_time(tmp_path: 
                     while (await client.get("/healthz")).json()["connections"] < 3:  # noqa: ASYNC110
                         await asyncio.sleep(0.01)
                     before = rss_kib(server.process.pid)
-                    gaps: list[float] = []
-                    async with aconnect_sse(client, "GET", "/qa/connect/shared") as source:
-                        last = None
-                        async for event in source.aiter_sse():
-                            if event.event == "CONNECTED":
-                                ask = await client.post("/qa/ask/shared", json={"question": "big"})
-                                assert ask.status_code == 202
-                            elif event.event == "ANSWER_CHUNK":
-                                now = time.monotonic()
-                                if last is not None:
-                                    gaps.append(now - last)
-                                last = now
-                            elif event.event == "ANSWER_END":
-                                break
+                    # A reader beside the stalled ones, and at the same moment on the same
+                    # machine a reader of a user with no stalled reader: the yardstick.
+                    gaps, yardstick = await asyncio.gather(
+                        chunk_gaps(client, "shared"), chunk_gaps(client, "alone")
+                    )
                     after = rss_kib(server.process.pid)
                     metrics = (await client.get("/metrics")).text
             finally:
                 for sock in stalled:
                     sock.close()
-    assert len(gaps) == 2999
+    assert len(gaps) == len(yardstick) == 2999
     assert 'qa_connections_closed_total{reason="slow_consumer"} 3.0' in metrics
     # 3 stalled readers x 12 MB would be held if queues were unbounded.
     assert after - before < 15_000, (before, after)
-    assert statistics.quantiles(gaps, n=100)[98] < 0.05
-    assert max(gaps) < 0.5
+    # On time: the stalled readers hold the reader beside them up no more than the load of
+    # the machine holds up the yardstick (a wait on their full queues would show), and the
+    # longest gap is the yardstick's give or take, and under a second.
+    assert p99(gaps) < max(0.05, 3 * p99(yardstick)), (p99(gaps), p99(yardstick))
+    assert max(gaps) < min(1.0, max(yardstick) + 0.3), (max(gaps), max(yardstick))
 
 
 STALLED_CONFIG = """

@@ -80,7 +80,11 @@ async def test_default_pacing_is_one_second_between_chunks(make_app: AppFactory)
     chunk_times = [at for name, at in arrivals if name == "ANSWER_CHUNK"]
     gaps = [later - earlier for earlier, later in itertools.pairwise(chunk_times)]
     assert len(gaps) == 4
-    assert all(0.9 < gap < 1.5 for gap in gaps), gaps
+    # Each chunk is due a second after the one before went out. A busy machine may deliver
+    # one late, which lengthens its gap and can shorten the next as seen here; the four
+    # together still take four seconds, give or take that one delay.
+    assert all(0.7 < gap < 2.0 for gap in gaps), gaps
+    assert 3.8 < chunk_times[-1] - chunk_times[0] < 5.5, gaps
 
 
 async def test_ids_are_unique_and_increasing(client: Client) -> None:
