@@ -25,9 +25,11 @@ def _marker(slot: int) -> bytes:
 
 
 def _encoded(value: str | int) -> bytes:
-    if isinstance(value, int):
-        return b"%d" % value
-    return utf8(encode_basestring(value))
+    if isinstance(value, str):
+        return utf8(encode_basestring(value))
+    if isinstance(value, bool):  # JSON writes these as words, not digits
+        raise TypeError(f"a template fills strings and integers, not {value!r}")
+    return b"%d" % value
 
 
 class TextFrame:
@@ -59,7 +61,7 @@ class Template:
     too and filled with digits).
     """
 
-    __slots__ = ("_order", "parts")
+    __slots__ = ("_fills", "_order", "parts")
 
     def __init__(self, render: Callable[..., bytes], slots: int) -> None:
         if not 1 <= slots <= MAX_SLOTS:
@@ -82,15 +84,14 @@ class Template:
         parts.append(sample[start:])
         self.parts: tuple[bytes, ...] = tuple(parts)
         self._order: tuple[int, ...] = tuple(order)
+        self._fills = tuple(zip(self._order, self.parts[1:], strict=True))  # (slot, bytes after)
 
     def __call__(self, *values: str | int) -> bytes:
         """The frame carrying ``values``, in ``render``'s order."""
-        parts = self.parts
-        pieces = [parts[0]]
-        for gap, slot in enumerate(self._order, 1):
-            pieces.append(_encoded(values[slot]))
-            pieces.append(parts[gap])
-        return b"".join(pieces)
+        frame = self.parts[0]
+        for slot, after in self._fills:
+            frame += _encoded(values[slot]) + after
+        return frame
 
     def text_frame(self, *fixed: str | int) -> TextFrame:
         """A :class:`TextFrame` with every slot but the last filled with ``fixed``."""

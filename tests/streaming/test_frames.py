@@ -63,3 +63,9 @@ def test_a_template_needs_each_value_once() -> None:
         Template(lambda n, t: numbered(n, t, t), 2)
     with pytest.raises(ValueError, match="slots"):
         Template(lambda: b"", 0)
+
+
+def test_a_template_refuses_a_boolean_for_a_number() -> None:
+    template = Template(lambda n, t: numbered(n, t, "x"), 2)
+    with pytest.raises(TypeError):
+        template(True, "text")
