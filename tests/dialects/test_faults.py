@@ -98,6 +98,42 @@ def test_openai_sdk_raises_on_a_dropped_connection(qa: QaServer) -> None:
     assert not any("data: [DONE]" in frame for frame in entry["frames"])
 
 
+def test_responses_api_gets_a_scripted_429_in_openais_shape_and_retries_it(qa: QaServer) -> None:
+    qa.fault("rate_limit", retry_after=1)
+    with openai_client(qa) as client, pytest.raises(openai.RateLimitError) as caught:
+        client.responses.create(model="m", input="hi")
+    assert caught.value.status_code == 429
+    assert caught.value.response.headers["retry-after"] == "1"
+    assert caught.value.code == "rate_limit_exceeded"
+    assert isinstance(caught.value.body, dict)
+    assert set(caught.value.body) == {"message", "type", "param", "code"}
+    qa.reset()  # adding to a script starts its counts again: the spent fault would be back
+    qa.fault("rate_limit", retry_after=1)
+    with openai_client(qa, retries=1) as client:
+        started = time.monotonic()
+        response = client.responses.create(model="m", input="hi")
+        waited = time.monotonic() - started
+    assert response.output_text == GREETING
+    assert 0.95 <= waited < 10
+    statuses = [entry["status"] for entry in qa.journal(path="/v1/responses")]
+    assert statuses == [429, 429, 200]
+
+
+def test_responses_api_stream_raises_on_a_dropped_connection(qa: QaServer) -> None:
+    qa.fault("disconnect", after=2)
+    kinds: list[str] = []
+    with openai_client(qa) as client:
+        stream = client.responses.create(model="m", input="hi", stream=True)
+        with pytest.raises((openai.APIError, httpx.RemoteProtocolError)):  # noqa: PT012
+            for event in stream:
+                kinds.append(event.type)
+    assert "response.output_text.delta" in kinds  # the stream began, then the connection went
+    assert "response.completed" not in kinds
+    (entry,) = qa.journal(path="/v1/responses")
+    assert entry["fault"] == "disconnect after 2 chunk(s)"
+    assert not any("response.completed" in frame for frame in entry["frames"])
+
+
 def test_openai_sdk_raises_on_a_malformed_frame(qa: QaServer) -> None:
     qa.fault("malformed", after=1)
     with openai_client(qa) as client:
