@@ -14,8 +14,10 @@ from typing import Protocol
 from ..settings.config import Settings
 from ..streaming.answer_runner import Answer, AnswerRunner, CancelResult
 from ..streaming.broadcast import BroadcastRegistry, Connection
+from ..streaming.journal import JournalStore
 from ..streaming.metrics import Metrics
 from ..streaming.rulebook import RuleBook
+from ..streaming.shared_rules import RuleStore
 from .memory import MemoryBroker
 
 
@@ -57,6 +59,10 @@ class Broker(Protocol):
 
     async def stop(self) -> None:
         """Stop answers and background work, release the backend (after serving)."""
+
+    def admin_stores(self, journal_size: int) -> tuple[RuleStore | None, JournalStore]:
+        """Where the admin API keeps scripts (None: in the rule book, this process only)
+        and the journal (``journal_size`` entries)."""
 
 
 def make_broker(settings: Settings, metrics: Metrics, rules: RuleBook) -> Broker:

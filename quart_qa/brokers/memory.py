@@ -9,6 +9,7 @@ from ..streaming import refusals
 from ..streaming.answer_runner import Answer, AnswerRunner, CancelResult
 from ..streaming.broadcast import BroadcastRegistry, Connection
 from ..streaming.event_stream import parse_last_event_id
+from ..streaming.journal import Journal
 from ..streaming.metrics import Metrics
 from ..streaming.rulebook import RuleBook
 
@@ -31,6 +32,9 @@ class MemoryBroker:
 
     async def start(self) -> None:
         return None
+
+    def admin_stores(self, journal_size: int) -> tuple[None, Journal]:
+        return None, Journal(journal_size)
 
     async def open(self, user_id: str, last_event_id: str | None) -> Connection:
         settings, registry = self._settings, self.registry

@@ -231,10 +231,10 @@ class AgentRun:
         return [_event("TEXT_MESSAGE_END", messageId=message_id)]
 
 
-def begin_agent_run(state: LlmState, body: dict[str, Any]) -> AgentRun:
+async def begin_agent_run(state: LlmState, body: dict[str, Any]) -> AgentRun:
     """Check a ``RunAgentInput`` and plan the run (for the route and the ASGI fast path)."""
     run = parse_run_input(body, state.settings.limits.max_question_chars)
-    plan, pace = state.plan(state.default_model(), run.answer)
+    plan, pace = await state.plan(state.default_model(), run.answer)
     return AgentRun(state, run, plan, pace)
 
 
@@ -242,7 +242,7 @@ async def run_agent() -> Response:
     """Run the scripted agent on ``RunAgentInput`` and stream its AG-UI events."""
     state = get_llm_state()
     state.check_access(request)
-    return event_stream_response(begin_agent_run(state, await read_json_object()).frames())
+    return event_stream_response((await begin_agent_run(state, await read_json_object())).frames())
 
 
 def mount_agui(app: Quart, path: str) -> None:

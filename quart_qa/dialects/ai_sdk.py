@@ -240,10 +240,10 @@ def tool_call_id(block: Block) -> str:
     return f"call_{block.call.id}"
 
 
-def begin_ui_message_stream(state: LlmState, body: dict[str, Any]) -> UiMessageStream:
+async def begin_ui_message_stream(state: LlmState, body: dict[str, Any]) -> UiMessageStream:
     """Check a request body and plan its answer (for the route and the ASGI fast path)."""
     chat = parse_chat_body(body, state.settings.limits.max_question_chars)
-    plan, pace = state.plan(state.default_model(), chat.answer)
+    plan, pace = await state.plan(state.default_model(), chat.answer)
     message_id = chat.continues or f"msg_{uuid.uuid4().hex[:24]}"
     return UiMessageStream(state, plan, pace, message_id)
 
@@ -252,7 +252,7 @@ async def ui_message_stream() -> Response:
     """Answer the conversation ``useChat`` sent with the scripted rule, as a UI message stream."""
     state = get_llm_state()
     state.check_access(request)
-    stream = begin_ui_message_stream(state, await read_json_object())
+    stream = await begin_ui_message_stream(state, await read_json_object())
     return event_stream_response(stream.frames(), UI_MESSAGE_STREAM_HEADER)
 
 

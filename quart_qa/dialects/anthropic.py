@@ -436,11 +436,11 @@ class Message:
         return self._message(content, result.end, result.end.output_tokens)
 
 
-def begin_message(state: LlmState, body: dict[str, Any]) -> Message:
+async def begin_message(state: LlmState, body: dict[str, Any]) -> Message:
     """Check a request body and plan its answer (for the route and the ASGI fast path)."""
     parsed = parse_messages_request(body, state.settings.limits.max_question_chars)
     model = require_model(state, parsed.model)
-    plan, pace = state.plan(
+    plan, pace = await state.plan(
         model, parsed.answer, max_tokens=parsed.max_tokens, stop=parsed.stop_sequences
     )
     message_id, request_id = f"msg_{uuid.uuid4().hex[:24]}", f"req_{uuid.uuid4().hex[:24]}"
@@ -452,7 +452,7 @@ async def messages() -> Response:
     """Answer the conversation with the scripted rule, streamed or whole."""
     state = get_llm_state()
     state.check_access(request)
-    message = begin_message(state, await read_json_object())
+    message = await begin_message(state, await read_json_object())
     headers = {"request-id": message.request_id}
     return await answer_response(message.streamed, message.body, message.frames, headers)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from hypercorn.typing import (
@@ -52,7 +52,7 @@ class Stream(Protocol):
     def frames(self) -> Any: ...
 
 
-Begin = Callable[[LlmState, dict[str, Any]], Stream]
+Begin = Callable[[LlmState, dict[str, Any]], Awaitable[Stream]]
 
 BEGIN: dict[str, Begin] = {
     "/v1/chat/completions": begin_chat_completion,
@@ -122,7 +122,7 @@ class LlmFastPath:
         eligible = settings.auth.mode == "none" and not settings.cors.allow_origins
         if eligible and is_json(header(scope, b"content-type")):
             messages, body = await read_body(receive, settings.limits.max_body_bytes)
-            stream = _begun(begin, state, body)
+            stream = await _begun(begin, state, body)
         if stream is not None:
             client = scope.get("client")
             caller = caller_of(settings.auth, _presented_key(scope), client[0] if client else None)
@@ -138,12 +138,12 @@ class LlmFastPath:
         await _stream(stream, receive, send)
 
 
-def _begun(begin: Begin, state: LlmState, body: bytes | None) -> Stream | None:
+async def _begun(begin: Begin, state: LlmState, body: bytes | None) -> Stream | None:
     """The stream ``begin`` plans for ``body``; None for all Quart must answer."""
     if body is None:
         return None
     try:
-        stream = begin(state, parse_json_object(body))
+        stream = await begin(state, parse_json_object(body))
     except Exception:  # refused, or a bug: Quart answers it in the dialect's shape
         return None
     return stream if stream.streamed else None

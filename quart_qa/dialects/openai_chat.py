@@ -502,11 +502,11 @@ def _piece_delta(piece: Piece) -> dict[str, Any]:
     return {"content": piece.text}
 
 
-def begin_chat_completion(state: LlmState, body: dict[str, Any]) -> ChatCompletion:
+async def begin_chat_completion(state: LlmState, body: dict[str, Any]) -> ChatCompletion:
     """Check a request body and plan its answer (for the route and the ASGI fast path)."""
     chat = parse_chat_request(body, state.settings.limits.max_question_chars)
     model = require_model(state, chat.model)
-    plan, pace = state.plan(model, chat.answer, max_tokens=chat.max_tokens, stop=chat.stop)
+    plan, pace = await state.plan(model, chat.answer, max_tokens=chat.max_tokens, stop=chat.stop)
     return ChatCompletion(
         state,
         chat,
@@ -524,7 +524,7 @@ async def chat_completions() -> Response:
     """Answer the conversation with the scripted rule, streamed or whole."""
     state = get_llm_state()
     state.check_access(request)
-    completion = begin_chat_completion(state, await read_json_object())
+    completion = await begin_chat_completion(state, await read_json_object())
     headers = {"x-request-id": completion.request_id}
     return await answer_response(completion.streamed, completion.body, completion.frames, headers)
 

@@ -352,11 +352,11 @@ class ResponseRun:
         return self.finish(output, result.end)
 
 
-def begin_response(state: LlmState, body: dict[str, Any]) -> ResponseRun:
+async def begin_response(state: LlmState, body: dict[str, Any]) -> ResponseRun:
     """Check a request body and plan its answer (for the route and the ASGI fast path)."""
     parsed = parse_responses_request(state, body)
     model = require_model(state, parsed.model)
-    plan, pace = state.plan(model, parsed.answer, max_tokens=parsed.max_output_tokens)
+    plan, pace = await state.plan(model, parsed.answer, max_tokens=parsed.max_output_tokens)
     return ResponseRun(state, parsed, model, plan, pace)
 
 
@@ -365,6 +365,6 @@ async def create_response() -> Response:
     """Answer the conversation with the scripted rule, streamed or whole."""
     state = get_llm_state()
     state.check_access(request)
-    run = begin_response(state, await read_json_object())
+    run = await begin_response(state, await read_json_object())
     headers = {"x-request-id": run.request_id}
     return await answer_response(run.streamed, run.body, run.frames, headers)

@@ -207,7 +207,7 @@ class LlmState:
         the first listed."""
         return self.listed_models()[0]
 
-    def plan(
+    async def plan(
         self,
         model: ModelPreset,
         request: AnswerRequest,
@@ -217,7 +217,7 @@ class LlmState:
     ) -> tuple[AnswerPlan, Pace]:
         """Choose the rule for ``request``, shape its steps to it and plan the answer at
         ``model``'s pace; a shape this server cannot produce is a 400 naming the field."""
-        rule = self.rules.choose(request.matching).rule
+        rule = (await self.rules.choose_shared(request.matching)).rule
         refuse_if_scripted(rule)
         try:
             steps = shape_steps(rule, request, self.schema_values)

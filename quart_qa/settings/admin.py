@@ -14,7 +14,8 @@ class AdminSettings:
     """Off by default: a server people test against turns it on.
 
     ``token``: when set (always, in ``auth.mode = "token"``) every admin request needs
-    ``Authorization: Bearer <token>``. ``journal_size``: requests the journal keeps.
+    ``Authorization: Bearer <token>``. ``journal_size``: requests the journal keeps. With the
+    Redis broker, scripts, use counts and the journal are shared by every node.
     """
 
     enabled: bool = False
@@ -22,7 +23,7 @@ class AdminSettings:
     journal_size: int = field(default=1000, metadata={"min": 1})
 
 
-def check_admin(admin: AdminSettings, auth_mode: str, broker_backend: str) -> None:
+def check_admin(admin: AdminSettings, auth_mode: str) -> None:
     """Refuse combinations that would leave the admin API open or half-working."""
     if not admin.enabled:
         return
@@ -31,10 +32,4 @@ def check_admin(admin: AdminSettings, auth_mode: str, broker_backend: str) -> No
     if auth_mode == "token" and not admin.token:
         raise ConfigError(
             "admin.token", 'is required with auth.mode = "token" (the admin API needs its own)'
-        )
-    if broker_backend != "memory":
-        raise ConfigError(
-            "admin.enabled",
-            "run-time scripts and the journal live in one process; they are not shared "
-            'through the Redis broker yet: test against backend = "memory"',
         )

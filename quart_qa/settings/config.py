@@ -225,7 +225,7 @@ def settings_from_mapping(data: Mapping[str, object], *, source: str = "<mapping
                 allowed = ", ".join(sorted([*_SECTIONS, "answers", "models", "chaos"]))
                 raise ConfigError(key, f"unknown section (known sections: {allowed})")
         settings = Settings(**sections, source=source)
-        check_admin(settings.admin, settings.auth.mode, settings.broker.backend)
+        check_admin(settings.admin, settings.auth.mode)
     except ConfigError as error:
         raise error.with_source(source) from None
     return settings

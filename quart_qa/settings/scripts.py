@@ -47,10 +47,12 @@ class Scope:
 
 @dataclass(frozen=True)
 class Script:
-    """A checked script: its rules and its scope (None: every request)."""
+    """A checked script: its rules, its scope (None: every request), and the rules as given
+    (what a shared store keeps, for each node to read again)."""
 
     rules: tuple[AnswerRule, ...]
     scope: Scope | None
+    raw: tuple[object, ...] = ()
 
 
 def _text(raw: Mapping[str, object], key: str, where: str) -> str:
@@ -92,10 +94,11 @@ def script_from_mapping(data: Mapping[str, object], mode: ScriptMode) -> Script:
         if "answers" not in data:
             raise ConfigError("answers", "is missing: give the rules as [[answers]] tables")
         needs_default = scope is None and mode == "replace"
-        rules = rules_from_list(data["answers"], needs_default=needs_default)
+        raw = data["answers"]
+        rules = rules_from_list(raw, needs_default=needs_default)
     except ConfigError as error:
         raise error.with_source(SCRIPT_SOURCE) from None
-    return Script(rules, scope)
+    return Script(rules, scope, tuple(raw) if isinstance(raw, list) else ())
 
 
 def script_from_toml(text: str, mode: ScriptMode) -> Script:

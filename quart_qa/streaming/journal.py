@@ -2,7 +2,9 @@
 
 Entries are written by the web layer's recorder (one per request on the API and chat
 endpoints); the answering core notes the rule and the fault on the current entry through
-:data:`CURRENT_ENTRY`, so every dialect's entries say which rule answered.
+:data:`CURRENT_ENTRY`, so every dialect's entries say which rule answered. Where entries are
+kept is a :class:`JournalStore`: :class:`Journal` (this process) or, with the Redis broker,
+one journal every node writes to (:mod:`quart_qa.brokers.redis.journal`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import itertools
 import time
 from collections import deque
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 FRAME_LIMIT = 500  # frames kept per entry (the count goes on)
 FEED_QUEUE = 256  # entries a slow feed reader may fall behind before it is dropped
@@ -102,16 +105,57 @@ class JournalQuery:
 
     def matches(self, entry: JournalEntry) -> bool:
         """True when ``entry`` passes every filter given."""
+        return self.accepts(entry.id, entry.path, entry.user, entry.scenario)
+
+    def accepts(self, id: int, path: str, user: str | None, scenario: str | None) -> bool:
+        """True when an entry with these fields passes every filter given."""
         return (
-            (self.path is None or entry.path == self.path)
-            and (self.user is None or entry.user == self.user)
-            and (self.scenario is None or entry.scenario == self.scenario)
-            and (self.since is None or entry.id > self.since)
+            (self.path is None or path == self.path)
+            and (self.user is None or user == self.user)
+            and (self.scenario is None or scenario == self.scenario)
+            and (self.since is None or id > self.since)
         )
 
 
+JsonEntry = dict[str, Any]
+Feed = AbstractAsyncContextManager[AsyncIterator[JsonEntry | None]]
+
+
+class JournalStore(Protocol):
+    """Where entries are kept: this process (:class:`Journal`) or shared by every node."""
+
+    def open(self, method: str, path: str, dialect: str) -> JournalEntry:
+        """A new entry for a request that just arrived."""
+
+    async def close(self, entry: JournalEntry, started: float) -> None:
+        """The response ended (or is about to): keep the entry as done, tell the feeds.
+
+        Called before the response's last body message goes out, so a client that has read
+        the whole response finds its entry. Closing an entry twice does nothing.
+        """
+
+    async def select(self, query: JournalQuery) -> list[JsonEntry]:
+        """The entries ``query`` matches, oldest first, as ``GET /_qa/journal`` shows them."""
+
+    async def clear(self) -> int:
+        """Forget every entry; returns how many there were."""
+
+    def feed(self, keepalive: float) -> Feed:
+        """``async with journal.feed(15) as entries:`` each entry as its response ends (from
+        the moment the block is entered), and None after ``keepalive`` seconds without one."""
+
+
+def finish(entry: JournalEntry, started: float) -> bool:
+    """Mark ``entry`` done with its duration; False when it already was."""
+    if entry.done:
+        return False
+    entry.done = True
+    entry.duration = round(time.monotonic() - started, 6)
+    return True
+
+
 class Journal:
-    """The last ``size`` requests, oldest first, and a feed of finished ones."""
+    """The last ``size`` requests of this process, oldest first, and a feed of finished ones."""
 
     def __init__(self, size: int) -> None:
         self._entries: deque[JournalEntry] = deque(maxlen=size)
@@ -119,15 +163,15 @@ class Journal:
         self._feeds: set[asyncio.Queue[JournalEntry | None]] = set()
 
     def open(self, method: str, path: str, dialect: str) -> JournalEntry:
-        """A new entry for a request that just arrived."""
+        """A new entry for a request that just arrived (shown at once, not yet done)."""
         entry = JournalEntry(next(self._ids), time.time(), method, path, dialect)
         self._entries.append(entry)
         return entry
 
-    def close(self, entry: JournalEntry, started: float) -> None:
-        """The response ended: mark the entry done and hand it to the feeds."""
-        entry.done = True
-        entry.duration = round(time.monotonic() - started, 6)
+    async def close(self, entry: JournalEntry, started: float) -> None:
+        """Mark the entry done and hand it to the feeds."""
+        if not finish(entry, started):
+            return
         for feed in tuple(self._feeds):
             try:
                 feed.put_nowait(entry)
@@ -137,26 +181,25 @@ class Journal:
                     feed.get_nowait()
                     feed.put_nowait(None)
 
-    def select(self, query: JournalQuery) -> list[JournalEntry]:
+    async def select(self, query: JournalQuery) -> list[JsonEntry]:
         """The entries ``query`` matches, oldest first."""
         found = [entry for entry in self._entries if query.matches(entry)]
-        return found[-query.limit :] if query.limit else found
+        return [entry.to_json() for entry in (found[-query.limit :] if query.limit else found)]
 
-    def clear(self) -> int:
+    async def clear(self) -> int:
         """Forget every entry; returns how many there were."""
         count = len(self._entries)
         self._entries.clear()
         return count
 
     @contextlib.asynccontextmanager
-    async def feed(self, keepalive: float) -> AsyncIterator[AsyncIterator[JournalEntry | None]]:
-        """``async with journal.feed(15) as entries:`` each entry as its response ends, and
-        None after ``keepalive`` seconds without one. A reader that falls
-        :data:`FEED_QUEUE` entries behind is ended."""
+    async def feed(self, keepalive: float) -> AsyncIterator[AsyncIterator[JsonEntry | None]]:
+        """Each entry as its response ends, None after ``keepalive`` seconds without one. A
+        reader that falls :data:`FEED_QUEUE` entries behind is ended."""
         queue: asyncio.Queue[JournalEntry | None] = asyncio.Queue(FEED_QUEUE)
         self._feeds.add(queue)
 
-        async def entries() -> AsyncIterator[JournalEntry | None]:
+        async def entries() -> AsyncIterator[JsonEntry | None]:
             while True:
                 try:
                     async with asyncio.timeout(keepalive):
@@ -166,7 +209,7 @@ class Journal:
                     continue
                 if entry is None:  # dropped for falling behind
                     return
-                yield entry
+                yield entry.to_json()
 
         try:
             yield entries()

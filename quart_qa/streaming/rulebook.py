@@ -4,22 +4,34 @@ One :class:`RuleBook` per app. ``choose`` tries the scripts scoped to the reques
 header value, then API key, then user), then the global script (the TOML's rules unless a
 script replaced them). A rule with ``times`` or a ``sequence`` answers that many times, then
 the next matching rule does. ``[chaos]`` draws a fault for a request whose rule has none.
+
+With a shared store (the Redis broker with ``[admin]`` on, :meth:`RuleBook.share`), scripts
+and use counts live in the store and every node answers alike: :meth:`RuleBook.choose_shared`
+checks the store's version first (one read; a reload when it moved), and counts a use of a
+rule with a limit with one atomic call. Without a store, :meth:`RuleBook.choose` stays a
+plain in-process lookup. Chaos draws stay per node (each seeded alike).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import itertools
 import logging
 import random
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
+from ..settings.answer_parsing import rules_from_list
 from ..settings.answers import AnswerRule, Conversation
+from ..settings.errors import ConfigError
 from ..settings.faults import ChaosSettings, Fault
-from ..settings.scripts import SCOPE_ORDER, Scope
+from ..settings.scripts import SCOPE_ORDER, Scope, Script, ScriptMode
 from .journal import note_rule
+from .refusals import BrokerUnavailable
+from .shared_rules import RuleStore, StoredScripts
 
 log = logging.getLogger("quart_qa.rules")
 
@@ -52,11 +64,22 @@ def note_user(user: str) -> None:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """Rules from one source, with the serial their use counts are kept under."""
+    """Rules from one source, with the serial their use counts are kept under (in this
+    process) and the key they are kept under in a shared store (the same on every node)."""
 
     label: str
     rules: tuple[AnswerRule, ...]
     serial: int
+    key: str = ""
+
+    def count_key(self, index: int) -> str:
+        """The shared use count of rule ``index``."""
+        return f"{self.key}:{index}"
+
+
+def content_key(rules: Sequence[AnswerRule]) -> str:
+    """A key naming these rules by their content: nodes with one TOML file share counts."""
+    return "c" + hashlib.sha256(repr(tuple(rules)).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -72,16 +95,31 @@ class RuleBook:
 
     def __init__(self, config_rules: tuple[AnswerRule, ...], chaos: ChaosSettings) -> None:
         self._serials = itertools.count()
-        self._config = self._set("config", config_rules)
+        self._config = self._config_set(config_rules)
         self._script: RuleSet | None = None
         self._scoped: dict[Scope, RuleSet] = {}
         self._uses: Counter[tuple[int, int]] = Counter()
         self._chaos = chaos
         self._odds = chaos.odds()
         self._rng = random.Random(chaos.seed)
+        self._store: RuleStore | None = None
+        self._version: int | None = None  # of the store, when its scripts were last loaded
 
-    def _set(self, label: str, rules: tuple[AnswerRule, ...]) -> RuleSet:
-        return RuleSet(label, rules, next(self._serials))
+    def _set(self, label: str, rules: tuple[AnswerRule, ...], key: str = "") -> RuleSet:
+        return RuleSet(label, rules, next(self._serials), key)
+
+    def _config_set(self, rules: tuple[AnswerRule, ...]) -> RuleSet:
+        return self._set("config", rules, content_key(rules))
+
+    @property
+    def shared(self) -> bool:
+        """True when scripts and use counts live in a store every node shares."""
+        return self._store is not None
+
+    def share(self, store: RuleStore) -> None:
+        """Keep scripts and use counts in ``store`` from now on (before serving)."""
+        self._store = store
+        self._version = None
 
     # -- choosing -----------------------------------------------------------------------
 
@@ -105,40 +143,93 @@ class RuleBook:
 
         ``count=False`` looks the rule up again without using it up (and draws no chaos).
         """
-        if isinstance(conversation, str):
-            conversation = Conversation(question=conversation)
-        if facts is None:
-            facts = CURRENT_FACTS.get()
+        conversation, facts = _resolved(conversation, facts)
         if count and facts is not None and facts.choice is not None:
             return self._noted(facts.choice)
-        choice = self._choose(conversation, facts, count)
+        return self._decided(self._choose(conversation, facts, count), facts, count)
+
+    def _decided(self, choice: Choice, facts: RequestFacts | None, count: bool) -> Choice:
         if count and facts is not None:
             facts.choice = choice
         return self._noted(choice) if count else choice
 
+    def _matching(
+        self, conversation: Conversation, facts: RequestFacts | None
+    ) -> Iterator[tuple[RuleSet, int, AnswerRule]]:
+        for rule_set in self._candidates(facts):
+            for index, rule in enumerate(rule_set.rules):
+                if rule.matches(conversation):
+                    yield rule_set, index, rule
+
     def _choose(
         self, conversation: Conversation, facts: RequestFacts | None, count: bool
     ) -> Choice:
-        for rule_set in self._candidates(facts):
-            for index, rule in enumerate(rule_set.rules):
-                if not rule.matches(conversation):
-                    continue
-                key = (rule_set.serial, index)
-                used = self._uses[key]
-                limit = rule.uses_allowed
-                if not count:
-                    return Choice(rule.answer_for(max(0, used - 1)), rule_set.label)
-                if limit is not None and used >= limit:
-                    continue
-                self._uses[key] = used + 1
-                step = rule.answer_for(used)
-                label = f"{rule_set.label} answers[{index}]"
-                if limit is not None:
-                    label += f" ({used + 1}/{limit})"
-                return self._with_chaos(Choice(step, label))
+        for rule_set, index, rule in self._matching(conversation, facts):
+            key = (rule_set.serial, index)
+            used = self._uses[key]
+            limit = rule.uses_allowed
+            if not count:
+                return Choice(rule.answer_for(max(0, used - 1)), rule_set.label)
+            if limit is not None and used >= limit:
+                continue
+            self._uses[key] = used + 1
+            return self._with_chaos(_counted(rule_set, index, rule, used))
+        return self._fallback()
+
+    def _fallback(self) -> Choice:
         # The global set ends with a default rule that has no limit, so this is unreachable.
         rules = (self._script or self._config).rules
         return Choice(rules[-1], "default")
+
+    async def choose_shared(
+        self,
+        conversation: Conversation | str,
+        facts: RequestFacts | None = None,
+        *,
+        count: bool = True,
+    ) -> Choice:
+        """:meth:`choose`, with scripts and use counts from the shared store when there is
+        one: the rules any node was given before this call, counted across nodes. While the
+        store cannot be reached, the last rules loaded answer, counted in this process."""
+        store = self._store
+        if store is None:
+            return self.choose(conversation, facts, count=count)
+        conversation, facts = _resolved(conversation, facts)
+        if count and facts is not None and facts.choice is not None:
+            return self._noted(facts.choice)
+        with _quietly("loading the shared scripts"):
+            await self.refresh()
+        choice = await self._choose_counted(store, conversation, facts, count)
+        return self._decided(choice, facts, count)
+
+    async def _choose_counted(
+        self, store: RuleStore, conversation: Conversation, facts: RequestFacts | None, count: bool
+    ) -> Choice:
+        matching: list[tuple[RuleSet, int, AnswerRule]] = []
+        for found in self._matching(conversation, facts):
+            matching.append(found)
+            if found[2].uses_allowed is None:
+                break  # it always answers: the rules after it never do
+        rule_set, index, rule = matching[0]
+        if not count:
+            used = 0
+            if rule.uses_allowed is not None:
+                used = self._uses[(rule_set.serial, index)]
+                with _quietly("reading a use count"):
+                    used = await store.uses(rule_set.count_key(index))
+            return Choice(rule.answer_for(max(0, used - 1)), rule_set.label)
+        if rule.uses_allowed is None:
+            return self._with_chaos(_counted(rule_set, index, rule, 0))
+        limits = [(rs.count_key(i), r.uses_allowed or 0) for rs, i, r in matching]
+        try:
+            position, used = await store.use(limits)
+        except BrokerUnavailable:
+            log.warning("shared use counts unavailable: counting in this process meanwhile")
+            return self._choose(conversation, facts, count)
+        if position < 0:
+            return self._fallback()
+        rule_set, index, rule = matching[position]
+        return self._with_chaos(_counted(rule_set, index, rule, max(used, 0)))
 
     @staticmethod
     def _noted(choice: Choice) -> Choice:
@@ -190,12 +281,65 @@ class RuleBook:
         self._script = None
         self._scoped.clear()
         self._uses.clear()
-        self._config = self._set("config", self._config.rules)
+        self._config = self._config_set(self._config.rules)
         self._rng = random.Random(self._chaos.seed)
+
+    # -- scripting through the shared store (the admin API's entry points) ---------------
+
+    async def apply(self, script: Script, mode: ScriptMode) -> None:
+        """Replace or add to the rules of ``script.scope``: in the shared store when there is
+        one (every node answers with them from its next choice on), else here."""
+        if self._store is None:
+            if mode == "replace":
+                self.replace(script.scope, script.rules)
+            else:
+                self.add(script.scope, script.rules)
+            return
+        await self._store.save(script.scope, script.raw, mode)
+        await self.refresh()
+
+    async def clear(self, scope: Scope | None = None) -> None:
+        """:meth:`reset`, on every node when the store is shared (counts from zero)."""
+        if self._store is None:
+            self.reset(scope)
+            return
+        await self._store.reset(scope)
+        if scope is None:
+            self.reset()
+        await self.refresh()
+
+    async def refresh(self) -> None:
+        """Catch up with the shared store: one read of its version, a reload when it moved.
+        Raises :class:`BrokerUnavailable` when the store cannot be reached."""
+        store = self._store
+        if store is None:
+            return
+        version = await store.version()
+        if version != self._version:
+            self._install(await store.load())
+
+    def _install(self, stored: StoredScripts) -> None:
+        script: RuleSet | None = None
+        scoped: dict[Scope, RuleSet] = {}
+        for item in sorted(stored.sets, key=lambda item: item.generation):
+            try:
+                rules = rules_from_list(list(item.raw_rules), needs_default=False)
+            except ConfigError as error:  # checked when pushed: only a foreign writer gets here
+                log.error("a shared script is unreadable, left out: %s", error)
+                continue
+            key = f"s{item.generation}"
+            if item.scope is None:
+                if item.then_config:
+                    rules += self._config.rules
+                script = self._set("script", rules, key)
+            else:
+                scoped[item.scope] = self._set(f"script[{item.scope.label()}]", rules, key)
+        self._script, self._scoped = script, scoped
+        self._version = stored.version
 
     def reload(self, config_rules: tuple[AnswerRule, ...], chaos: ChaosSettings) -> None:
         """New TOML rules (hot reload): new answers use them, running ones finish as they were."""
-        self._config = self._set("config", config_rules)
+        self._config = self._config_set(config_rules)
         self._chaos = chaos
         self._odds = chaos.odds()
         self._rng = random.Random(chaos.seed)
@@ -210,3 +354,30 @@ class RuleBook:
                 for scope, rule_set in self._scoped.items()
             ],
         }
+
+
+def _resolved(
+    conversation: Conversation | str, facts: RequestFacts | None
+) -> tuple[Conversation, RequestFacts | None]:
+    """A plain question as a conversation; the current request's facts unless given."""
+    if isinstance(conversation, str):
+        conversation = Conversation(question=conversation)
+    return conversation, CURRENT_FACTS.get() if facts is None else facts
+
+
+def _counted(rule_set: RuleSet, index: int, rule: AnswerRule, used: int) -> Choice:
+    """The answer of ``rule`` for its use number ``used`` (from 0), labelled for the journal."""
+    label = f"{rule_set.label} answers[{index}]"
+    limit = rule.uses_allowed
+    if limit is not None:
+        label += f" ({used + 1}/{limit})"
+    return Choice(rule.answer_for(used), label)
+
+
+@contextlib.contextmanager
+def _quietly(doing: str) -> Iterator[None]:
+    """Go on with what this node knows while the shared store is away."""
+    try:
+        yield
+    except BrokerUnavailable:
+        log.warning("shared store unavailable while %s: answering with the last rules known", doing)

@@ -2,11 +2,14 @@
 
 Registered only with ``[admin] enabled = true`` (else every ``/_qa/`` path is a 404). With
 ``[admin] token`` set (always in token mode) each request needs ``Authorization: Bearer``
-with that token. See docs/testing.md.
+with that token. With the Redis broker scripts and the journal live in Redis, shared by
+every node; while it is away these endpoints answer 503 ``broker_unavailable``. See
+docs/testing.md.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 from collections.abc import AsyncIterator
@@ -24,7 +27,7 @@ from ..settings.scripts import (
     script_from_mapping,
     script_from_toml,
 )
-from ..streaming.journal import Journal, JournalQuery
+from ..streaming.journal import JournalQuery, JournalStore
 from ..streaming.sse import encode_comment, encode_event
 from .errors import ApiError
 from .models import ErrorBody
@@ -105,11 +108,7 @@ def _rules_state() -> Response:
 
 async def _apply_script(mode: ScriptMode) -> Response:
     script = await _script(mode)
-    rules = get_state().rules
-    if mode == "replace":
-        rules.replace(script.scope, script.rules)
-    else:
-        rules.add(script.scope, script.rules)
+    await get_state().rules.apply(script, mode)
     return _rules_state()
 
 
@@ -117,6 +116,7 @@ async def _apply_script(mode: ScriptMode) -> Response:
 @document_response(ScriptState, 200)
 async def read_script() -> Response:
     """The rules in force: the TOML's, a replacing script, scoped scripts."""
+    await get_state().rules.refresh()
     return _rules_state()
 
 
@@ -151,11 +151,11 @@ async def reset_script() -> Response:
             scope = scope_from_mapping(args, "query")
         except ConfigError as error:
             raise ApiError(400, "invalid_scope", str(error)) from None
-    get_state().rules.reset(scope)
+    await get_state().rules.clear(scope)
     return _rules_state()
 
 
-def _journal() -> Journal:
+def _journal() -> JournalStore:
     journal = get_state().journal
     if journal is None:  # not reachable: the blueprint is only there with [admin] enabled
         raise ApiError(404, "not_found", "the journal is off")
@@ -184,7 +184,7 @@ async def read_journal() -> Response:
         since=_int_arg("since"),
         limit=_int_arg("limit"),
     )
-    entries = [entry.to_json() for entry in _journal().select(query)]
+    entries = await _journal().select(query)
     return Response(
         json.dumps({"entries": entries}, ensure_ascii=False), content_type="application/json"
     )
@@ -193,7 +193,7 @@ async def read_journal() -> Response:
 @admin.delete("/journal")
 async def clear_journal() -> Response:
     """Forget every recorded request."""
-    cleared = _journal().clear()
+    cleared = await _journal().clear()
     return Response(json.dumps({"cleared": cleared}), content_type="application/json")
 
 
@@ -201,25 +201,27 @@ async def clear_journal() -> Response:
 async def reset_everything() -> Response:
     """The TOML's rules again, use counts from zero, an empty journal."""
     state = get_state()
-    state.rules.reset()
-    cleared = _journal().clear()
+    await state.rules.clear()
+    cleared = await _journal().clear()
     return Response(json.dumps({"cleared": cleared}), content_type="application/json")
 
 
 @admin.get("/journal/feed")
 async def journal_feed() -> Response:
-    """Server-Sent Events: one ``entry`` event per request as its response ends."""
-    journal = _journal()
+    """Server-Sent Events: one ``entry`` event per request as its response ends (every
+    request that ends after the ``journal feed`` comment arrived)."""
+    feed = contextlib.AsyncExitStack()
+    entries = await feed.enter_async_context(_journal().feed(FEED_KEEPALIVE))
 
     async def frames() -> AsyncIterator[bytes]:
-        yield encode_comment("journal feed")
-        async with journal.feed(FEED_KEEPALIVE) as entries:
+        async with feed:
+            yield encode_comment("journal feed")
             async for entry in entries:
                 if entry is None:
                     yield encode_comment("keep-alive")
                 else:
-                    data = json.dumps(entry.to_json(), ensure_ascii=False)
-                    yield encode_event(data, event="entry", event_id=str(entry.id))
+                    data = json.dumps(entry, ensure_ascii=False)
+                    yield encode_event(data, event="entry", event_id=str(entry["id"]))
 
     response = Response(frames(), status=200, headers=SSE_HEADERS)
     response.timeout = None

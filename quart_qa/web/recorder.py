@@ -28,7 +28,7 @@ from hypercorn.typing import (
 from quart import Quart
 
 from ..settings.scripts import SCENARIO_HEADER
-from ..streaming.journal import CURRENT_ENTRY, Journal, JournalEntry, redact
+from ..streaming.journal import CURRENT_ENTRY, JournalEntry, JournalStore, redact
 from ..streaming.rulebook import CURRENT_FACTS, RequestFacts
 from ..streaming.wire import CURRENT_WIRE, StreamDropped, WireControl, corrupt
 
@@ -83,7 +83,7 @@ def _parsed(body: bytes) -> Any:
 class Recorder:
     """ASGI middleware: request facts, stream faults on the wire, and the journal."""
 
-    def __init__(self, inner: ASGIFramework, journal: Journal | None, body_limit: int) -> None:
+    def __init__(self, inner: ASGIFramework, journal: JournalStore | None, body_limit: int) -> None:
         self._inner = inner
         self._journal = journal
         self._body_limit = body_limit
@@ -140,9 +140,18 @@ class Recorder:
                         chunk = broken
                 if entry is not None and chunk:
                     entry.add_frame(chunk)
+                if finished:  # kept before the client can see the end of the response
+                    await record()
             elif message["type"] == "http.response.start" and entry is not None:
                 entry.status = message["status"]
             await send(message)
+
+        async def record() -> None:
+            if entry is not None and journal is not None:
+                entry.body = _parsed(bytes(body[:limit]))
+                if facts.user is not None:
+                    entry.user = facts.user
+                await journal.close(entry, started)
 
         tokens = (CURRENT_FACTS.set(facts), CURRENT_WIRE.set(wire), CURRENT_ENTRY.set(entry))
         started = time.monotonic()
@@ -160,13 +169,10 @@ class Recorder:
             CURRENT_ENTRY.reset(tokens[2])
             CURRENT_WIRE.reset(tokens[1])
             CURRENT_FACTS.reset(tokens[0])
-            if entry is not None and journal is not None:
-                entry.body = _parsed(bytes(body[:limit]))
-                if facts.user is not None:
-                    entry.user = facts.user
-                journal.close(entry, started)
+            if entry is not None and not entry.done:  # ended without its last body message
+                await asyncio.shield(record())
 
 
-def install_recorder(app: Quart, journal: Journal | None, body_limit: int) -> None:
+def install_recorder(app: Quart, journal: JournalStore | None, body_limit: int) -> None:
     """Put :class:`Recorder` in front of everything else ``app`` serves."""
     app.asgi_app = Recorder(app.asgi_app, journal, body_limit)  # type: ignore[method-assign]

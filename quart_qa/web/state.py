@@ -14,7 +14,7 @@ from ..brokers.base import Broker, make_broker
 from ..settings.config import Settings
 from ..streaming.answer_runner import AnswerRunner, render
 from ..streaming.broadcast import BroadcastRegistry
-from ..streaming.journal import Journal
+from ..streaming.journal import JournalStore
 from ..streaming.metrics import Metrics, StateFigures
 from ..streaming.rulebook import RuleBook
 from ..streaming.sse import encode_comment
@@ -56,7 +56,7 @@ class AppState:
     streams: OpenStreams
     rules: RuleBook
     in_flight: InFlight = field(default_factory=InFlight)
-    journal: Journal | None = None
+    journal: JournalStore | None = None
     reload: ReloadStatus = field(default_factory=ReloadStatus)
     started_at: float = field(default_factory=time.monotonic)
     draining: bool = False
@@ -71,7 +71,9 @@ class AppState:
         streams = OpenStreams(settings.limits.max_connections, lambda: broker.registry.connections)
         state = cls(settings, broker, metrics, AddressLimits(settings.limits), streams, rules)
         if settings.admin.enabled:
-            state.journal = Journal(settings.admin.journal_size)
+            store, state.journal = broker.admin_stores(settings.admin.journal_size)
+            if store is not None:
+                rules.share(store)
         metrics.observe_state(state.observed)
         return state
 

@@ -97,11 +97,12 @@ def test_bad_chaos_fails_with_one_line(chaos: dict[str, Any], message: str) -> N
         rules({"text": "x"}, chaos=chaos)
 
 
-def test_admin_needs_its_token_in_token_mode_and_the_memory_broker() -> None:
+def test_admin_needs_its_token_in_token_mode_and_goes_with_either_broker() -> None:
     auth = {"mode": "token", "secret": "s" * 16}
     with pytest.raises(ConfigError, match=r"admin\.token: is required"):
         settings_from_mapping({"auth": auth, "admin": {"enabled": True}})
-    with pytest.raises(ConfigError, match=r"admin\.enabled: run-time scripts"):
-        settings_from_mapping({"admin": {"enabled": True}, "broker": {"backend": "redis"}})
+    shared = settings_from_mapping({"admin": {"enabled": True}, "broker": {"backend": "redis"}})
+    assert shared.admin.enabled
+    assert shared.broker.backend == "redis"
     settings = settings_from_mapping({"auth": auth, "admin": {"enabled": True, "token": "t" * 16}})
     assert settings.admin.token == "t" * 16

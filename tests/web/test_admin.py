@@ -16,6 +16,7 @@ from quart_qa.settings.errors import ConfigError
 from tests.support.apps import AppFactory, fast_settings
 from tests.support.sse_reader import open_stream
 
+ALL_BACKENDS = True  # with Redis, scripts and the journal live in Redis
 ADMIN_TOKEN = "admin-token-0123456789"
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "hello there"}]}
 

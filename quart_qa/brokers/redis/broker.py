@@ -9,7 +9,8 @@ nodes are Lua scripts (:mod:`quart_qa.brokers.redis.scripts`); see docs/scaling.
 The broker composes its parts: :class:`~.link.NodeLink` (clients, scripts, health),
 :class:`~.admission.Admission` (streams and connection limits), :class:`~.questions.Questions`
 (asks and cancels), :class:`~.sweeper.Sweeper` (leases and dead nodes), the
-:class:`~.reader.StreamReader` and the :class:`~.runner.RedisAnswerRunner`.
+:class:`~.reader.StreamReader` and the :class:`~.runner.RedisAnswerRunner`; with ``[admin]``
+on, the shared scripts (:mod:`~.rule_store`) and journal (:mod:`~.journal`).
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from ...streaming.metrics import Metrics
 from ...streaming.rulebook import RuleBook
 from .admission import Admission
 from .client import check_redis, redacted
+from .journal import RedisJournal
 from .link import NodeLink, entry_of
 from .mirror import MirroredBroadcast, MirrorRegistry
 from .questions import Questions
 from .reader import StreamReader
+from .rule_store import RedisRuleStore
 from .runner import RedisAnswerRunner, RedisContext
 from .sweeper import Sweeper
 from .wire import WireConnection, supported
@@ -129,6 +132,9 @@ class RedisBroker:
 
     def housekeeping(self) -> None:
         return None
+
+    def admin_stores(self, journal_size: int) -> tuple[RedisRuleStore, RedisJournal]:
+        return RedisRuleStore(self._link), RedisJournal(self._link, journal_size)
 
     async def say_goodbye(self, name: str, text: Callable[[str], str]) -> None:
         for mirror in self.registry.mirrors():  # this node only: the others stay up

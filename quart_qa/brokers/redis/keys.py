@@ -3,6 +3,9 @@
 Redis Cluster then keeps all of a user's keys in one slot, so the Lua scripts that
 touch several of them stay legal there. The only key shared by all users is the node
 table (``<prefix>:nodes``), touched once per connect and by each node's ticker.
+
+The admin API's keys (shared scripts, use counts, the journal) all carry the hash tag
+``{admin}``: one slot, so each of their scripts is legal in a cluster too.
 """
 
 from __future__ import annotations
@@ -55,3 +58,26 @@ def user_of(prefix: str, key: str) -> str:
     """The user id inside one of that user's keys."""
     start = len(prefix) + 2
     return key[start : key.index("}", start)]
+
+
+@dataclass(frozen=True, slots=True)
+class AdminKeys:
+    """The keys of the admin API's shared state (scripts, use counts, the journal)."""
+
+    version: str  # string: moves on every change of a script
+    rules: str  # hash: scope field -> the script's rules as pushed (a JSON array)
+    generations: str  # hash: scope field -> the version at which the script was set
+    bases: str  # hash: scope field -> "config" when the TOML's rules follow the script's
+    uses: str  # hash: "<rule set>:<index>" -> uses of a rule with `times` or a `sequence`
+    journal: str  # stream: finished requests, entry id "<id>-1", capped at journal_size
+    journal_ids: str  # string: the last journal id given
+
+    def scripts(self) -> list[str]:
+        """The keys the script-changing Lua scripts touch, in their order."""
+        return [self.version, self.rules, self.generations, self.bases, self.uses]
+
+
+def admin_keys(prefix: str) -> AdminKeys:
+    """The admin API's keys under ``prefix``."""
+    base = f"{prefix}:{{admin}}:"
+    return AdminKeys(*(base + name for name in AdminKeys.__dataclass_fields__))

@@ -33,7 +33,7 @@ class Questions:
         link = self._link
         settings = link.settings
         limits = settings.limits
-        rule = self._runner.rules.choose(question).rule
+        rule = (await self._runner.rules.choose_shared(question)).rule
         refuse_if_scripted(rule)
         answer = Answer(uuid.uuid4().hex, question, rule)
         interval_ms = 60_000 / limits.asks_per_minute if limits.asks_per_minute else 0

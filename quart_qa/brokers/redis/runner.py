@@ -278,7 +278,8 @@ class RedisAnswerRunner(AnswerRunner):
         item = json.loads(str(reply[1]))
         question = str(item["q"])
         # Chosen (and counted) when it was asked; looked up again here without counting.
-        return Answer(str(item["id"]), question, self.rules.choose(question, count=False).rule)
+        choice = await self.rules.choose_shared(question, count=False)
+        return Answer(str(item["id"]), question, choice.rule)
 
     async def _drain(
         self,

@@ -194,6 +194,58 @@ end
 return {'given_up'}
 """
 
+# The admin API's shared state (keys: keys.AdminKeys.scripts()).
+# ARGV: scope field, rules (a JSON array), "replace" or "add", base of a new added script
+SAVE_SCRIPT = """
+local version = redis.call('INCR', KEYS[1])
+local rules, base = ARGV[2], ''
+if ARGV[3] == 'add' then
+  local old = redis.call('HGET', KEYS[2], ARGV[1])
+  if old then
+    rules = string.sub(rules, 1, -2) .. ',' .. string.sub(old, 2)
+    base = redis.call('HGET', KEYS[4], ARGV[1]) or ''
+  else
+    base = ARGV[4]
+  end
+end
+redis.call('HSET', KEYS[2], ARGV[1], rules)
+redis.call('HSET', KEYS[3], ARGV[1], version)
+redis.call('HSET', KEYS[4], ARGV[1], base)
+return version
+"""
+
+# ARGV: scope field ('' for every script, and every use count)
+RESET_SCRIPT = """
+if ARGV[1] == '' then
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+else
+  for i = 2, 4 do redis.call('HDEL', KEYS[i], ARGV[1]) end
+end
+return redis.call('INCR', KEYS[1])
+"""
+
+# KEYS: uses; ARGV: key, limit (0: none), key, limit, ... in the order the rules are tried
+USE = """
+for i = 1, #ARGV, 2 do
+  local limit = tonumber(ARGV[i + 1])
+  if limit == 0 then return {(i - 1) / 2, 0} end
+  local used = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
+  if used < limit then
+    redis.call('HINCRBY', KEYS[1], ARGV[i], 1)
+    return {(i - 1) / 2, used}
+  end
+end
+return {-1, 0}
+"""
+
+# KEYS: journal, journal_ids; ARGV: the entry as a JSON object without its id, maxlen
+JOURNAL_ADD = """
+local id = redis.call('INCR', KEYS[2])
+local doc = '{"id":' .. id .. ',' .. string.sub(ARGV[1], 2)
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], id .. '-1', 'd', doc)
+return id
+"""
+
 
 def queue(pipe: Pipeline, script: AsyncScript, keys: list[str], args: list[Any]) -> None:
     """Add ``script`` to ``pipe`` by its SHA.
@@ -224,6 +276,10 @@ class Scripts:
         self.cancel = register(CANCEL)
         self.refresh = register(REFRESH)
         self.sweep = register(SWEEP)
+        self.save_script = register(SAVE_SCRIPT)
+        self.reset_script = register(RESET_SCRIPT)
+        self.use = register(USE)
+        self.journal_add = register(JOURNAL_ADD)
 
     async def load(self) -> None:
         """Load every script into Redis (at start, and after a ``NOSCRIPT``: a restart)."""
