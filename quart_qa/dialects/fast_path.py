@@ -122,11 +122,14 @@ class LlmFastPath:
         eligible = settings.auth.mode == "none" and not settings.cors.allow_origins
         if eligible and is_json(header(scope, b"content-type")):
             messages, body = await read_body(receive, settings.limits.max_body_bytes)
-            stream = await _begun(begin, state, body)
+            address = (scope.get("client") or ("<local>",))[0]  # as Quart's remote_addr
+            caller = caller_of(settings.auth, _presented_key(scope), address)
+            # Admission is checked before the answer is planned (as the route does), so a
+            # request the route will refuse uses up no scripted answer.
+            if body is not None and _admissible(state, caller):
+                stream = await _begun(begin, state, body)
         if stream is not None:
-            client = scope.get("client")
-            caller = caller_of(settings.auth, _presented_key(scope), client[0] if client else None)
-            try:
+            try:  # counted now; refused only if others got in while the answer was planned
                 state.admit_stream()
                 admit(state.rate_limiter, settings.limits.asks_per_minute, caller)
             except ApiError:
@@ -138,10 +141,17 @@ class LlmFastPath:
         await _stream(stream, receive, send)
 
 
-async def _begun(begin: Begin, state: LlmState, body: bytes | None) -> Stream | None:
+def _admissible(state: LlmState, caller: str) -> bool:
+    """Whether the route would admit a stream of ``caller`` now (nothing counted)."""
+    try:
+        state.admit_stream()
+    except ApiError:
+        return False
+    return state.rate_limiter.wait(caller) == 0
+
+
+async def _begun(begin: Begin, state: LlmState, body: bytes) -> Stream | None:
     """The stream ``begin`` plans for ``body``; None for all Quart must answer."""
-    if body is None:
-        return None
     try:
         stream = await begin(state, parse_json_object(body))
     except Exception:  # refused, or a bug: Quart answers it in the dialect's shape

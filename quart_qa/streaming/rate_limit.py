@@ -37,6 +37,13 @@ class RateLimiter:
         self._next_free[key] = arrival + self._interval
         return 0.0
 
+    def wait(self, key: str) -> float:
+        """What :meth:`hit` would return now, counting nothing."""
+        if not self._interval:
+            return 0.0
+        now = self._clock()
+        return max(0.0, max(self._next_free.get(key, now), now) - now - self._window)
+
     def prune(self) -> None:
         """Forget keys whose allowance is full again (bounds memory)."""
         now = self._clock()

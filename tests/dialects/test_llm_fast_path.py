@@ -13,7 +13,7 @@ from quart.typing import TestClientProtocol as Client
 
 from quart_qa.dialects.fast_path import LlmFastPath
 from quart_qa.settings.auth import AuthSettings
-from quart_qa.settings.config import Settings
+from quart_qa.settings.config import Settings, settings_from_mapping
 from quart_qa.settings.frontends import FrontendSettings
 from tests.support.apps import AppFactory
 from tests.support.llm_server import llm_settings
@@ -138,3 +138,25 @@ async def test_a_paths_frontends_section_moves_is_served_where_it_is_mounted(
         status, _ = await post(app.test_client(), where, body(path))
         assert status == 200
         assert fast_path(app).served == 1
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_a_request_refused_for_its_rate_uses_up_no_scripted_answer(
+    make_app: AppFactory, path: str
+) -> None:
+    config = {
+        "stream": {"chunk_delay": 0, "first_chunk_delay": 0, "heartbeat": 0},
+        "limits": {"asks_per_minute": 1},
+        "models": {"fast": {}},
+        "answers": [{"text": "scripted twice", "times": 2}, {"text": "then this"}],
+    }
+    async with make_app(settings_from_mapping(config, source="<test>")) as app:
+        client = app.test_client()
+        first = await post(client, path, body(path))
+        refused = await post(client, path, body(path))  # the same caller, over its rate
+        async with asyncio.timeout(TIMEOUT):
+            other = await client.post(path, json=body(path), scope_base={"client": ("10.0.0.2", 1)})
+            third = (other.status_code, await other.get_data(as_text=True))
+    assert (first[0], refused[0], third[0]) == (200, 429, 200)
+    assert '":" twice"' in third[1]  # the rule's second use, not the next rule
+    assert fast_path(app).served == 2

@@ -84,6 +84,15 @@ def test_rate_limiter_refills_over_time() -> None:
     assert len(limiter) == 0
 
 
+def test_the_rate_limiters_wait_counts_nothing() -> None:
+    now = [0.0]
+    limiter = RateLimiter(1, clock=lambda: now[0])
+    assert limiter.wait("u") == 0
+    assert limiter.hit("u") == 0  # the wait above used up nothing
+    assert limiter.wait("u") == limiter.hit("u") > 0
+    assert RateLimiter(0).wait("u") == 0
+
+
 async def test_no_zombie_tasks_or_broadcasts_after_many_cycles(make_app: AppFactory) -> None:
     settings = with_limits(fast_settings(chunk_delay=0.001), asks_per_minute=0)
     async with make_app(settings) as app:
