@@ -12,6 +12,7 @@ from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
 from quart_qa.dialects.fast_path import LlmFastPath
+from quart_qa.dialects.state import get_llm_state
 from quart_qa.settings.auth import AuthSettings
 from quart_qa.settings.config import Settings, settings_from_mapping
 from quart_qa.settings.frontends import FrontendSettings
@@ -160,3 +161,24 @@ async def test_a_request_refused_for_its_rate_uses_up_no_scripted_answer(
     assert (first[0], refused[0], third[0]) == (200, 429, 200)
     assert '":" twice"' in third[1]  # the rule's second use, not the next rule
     assert fast_path(app).served == 2
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_a_client_leaving_a_fast_path_stream_stops_its_answer(
+    settings: Settings, make_app: AppFactory, path: str
+) -> None:
+    paced = settings.with_stream(chunk_delay=30)  # the answer would take minutes
+    async with make_app(paced) as app:
+        tracker = get_llm_state(app).tracker
+        client: Client = app.test_client()
+        async with asyncio.timeout(TIMEOUT):
+            async with client.request(
+                path, method="POST", headers={"Content-Type": "application/json"}
+            ) as connection:
+                await connection.send(json.dumps(body(path)).encode())
+                await connection.send_complete()
+                await connection.receive()  # the first frames are out
+                assert (tracker.running, fast_path(app).served) == (1, 1)
+                await connection.disconnect()
+            await tracker.wait_idle()
+        assert tracker.outcomes == {"disconnected": 1}
