@@ -14,7 +14,9 @@ from playwright.sync_api import Browser, BrowserContext, Dialog, Page
 from tests.browser.chat_page import ChatPage
 from tests.support.live_server import QaServer
 
-TIMEOUT_MS = 5_000  # every Playwright wait and expect, unless a test says otherwise
+# Every Playwright wait and expect, unless a test says otherwise: a guard, not a measure (an
+# expectation returns as soon as it holds), long enough for Chromium on a loaded 2-core machine.
+TIMEOUT_MS = 15_000
 DESKTOP = {"width": 1024, "height": 720}
 # Each phase's report, kept on the test item (by conftest.py) so that a fixture can tell that
 # its test failed.
