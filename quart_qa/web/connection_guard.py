@@ -105,6 +105,12 @@ class _Exchange:
         # An unread body too big (or of unknown size) to wait for: close rather than drain.
         self.unread_too_big = self._http1 and (chunked or (length or 0) > max_body_bytes)
 
+    @property
+    def needs_nothing(self) -> bool:
+        """An HTTP/1.x request with no body and one framing (a stream's ``GET``): neither
+        ``receive`` nor ``send`` would change a message, so the app may take Hypercorn's own."""
+        return self._http1 and self._body_done.is_set() and not self.must_close
+
     async def receive(self) -> ASGIReceiveEvent:
         """The app's ``receive``: body messages only until the deadline."""
         if self._body_done.is_set():
@@ -223,7 +229,10 @@ class ConnectionGuard:
         exchange = _Exchange(scope, receive, send, deadline, self._max_body_bytes)
         self._in_flight.add(exchange)
         try:
-            await self._inner(scope, exchange.receive, exchange.send)
+            if exchange.needs_nothing:  # no wrapper on each frame of a long stream
+                await self._inner(scope, receive, send)
+            else:
+                await self._inner(scope, exchange.receive, exchange.send)
         except BodyTimedOut:
             self._on_timeout()
             if not exchange.started:

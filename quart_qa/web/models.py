@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class QuestionRequest(BaseModel):
@@ -17,7 +21,7 @@ class QuestionRequest(BaseModel):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be empty or whitespace only")
-        if any("\ud800" <= char <= "\udfff" for char in value):
+        if not value.isascii() and _LONE_SURROGATE.search(value):
             # JSON can spell a lone surrogate ("\\ud800"); UTF-8 cannot carry it to clients.
             raise ValueError("must be valid Unicode text (it holds a lone surrogate)")
         return value

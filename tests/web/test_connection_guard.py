@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from quart_qa.web.connection_guard import ConnectionGuard, InFlight
 from tests.support.live_server import ServerProcess, live_server
 
 BODY_TIMEOUT = 1.0
@@ -179,3 +182,33 @@ def test_a_pooled_client_never_meets_a_silently_closed_connection(server: Server
             assert client.put("/qa/ask/u1", content=body).status_code == 405
             assert client.post("/qa/ask/u1", content=body).status_code == 415
             assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("headers", "wrapped"),
+    [
+        ([], False),  # a stream's GET: nothing to guard, Hypercorn's own receive and send
+        ([(b"content-length", b"0")], False),
+        ([(b"content-length", b"5")], True),
+        ([(b"transfer-encoding", b"chunked")], True),
+    ],
+)
+async def test_only_requests_with_a_body_get_the_guards_receive_and_send(
+    headers: list[tuple[bytes, bytes]], wrapped: bool
+) -> None:
+    seen: list[tuple[object, object]] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        seen.append((receive, send))
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        return None
+
+    guard = ConnectionGuard(inner, InFlight(), BODY_TIMEOUT, 65536)
+    scope = {"type": "http", "http_version": "1.1", "method": "GET", "headers": headers}
+    async with asyncio.timeout(5):
+        await guard(scope, receive, send)  # type: ignore[arg-type]
+    assert (seen[0] != (receive, send)) is wrapped
