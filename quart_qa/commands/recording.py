@@ -23,10 +23,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import tomli_w
 
-from ..dialects.anthropic import messages_conversation
+from ..dialects.anthropic_request import messages_conversation
 from ..dialects.api_errors import LlmApiError
 from ..dialects.message_params import last_user_text
-from ..dialects.openai_chat import chat_conversation
+from ..dialects.openai_chat_request import chat_conversation
 from ..settings.answer_parsing import rule_from_mapping
 from ..settings.answers import ANY_TOOL
 from ..settings.config import settings_from_mapping

@@ -19,21 +19,15 @@ from typing import Any
 
 from quart import Quart, Response, request
 
-from ..settings.answers import Conversation
 from ..streaming.completions import AnswerPlan, Block, Pace
 from ..streaming.frames import TextFrame
 from ..streaming.playback import BlockEnd, BlockStart, Failed, Finished, KeepAlive, Piece
 from ..streaming.sse import encode_comment, encode_event
-from .requests import (
-    SSE_HEADERS,
-    check_question_length,
-    compact_json,
-    event_stream_response,
-    get_messages,
-    invalid_type,
-    read_json_object,
-)
-from .shaping import AnswerRequest
+from .api_errors import invalid_type
+from .api_responses import SSE_HEADERS, compact_json, event_stream_response
+from .json_body import read_json_object
+from .message_params import check_question_length, get_messages
+from .shaping import AnswerRequest, app_tools_request
 from .state import LlmState, get_llm_state
 
 KEEP_ALIVE_FRAME = encode_comment("keep-alive")
@@ -111,13 +105,7 @@ def parse_run_input(body: Mapping[str, Any], max_question_chars: int) -> RunInpu
             output = content_text(message.get("content"), f"{where}.content")
             result = (names.get(str(message.get("toolCallId")), ""), output)
     check_question_length(question, max_question_chars)
-    conversation = Conversation(
-        question=question,
-        tool_result=result[0] if result else None,
-        tool_output=result[1] if result else "",
-        turn=max(turn, 1),
-    )
-    return RunInput(thread_id, run_id, AnswerRequest(conversation=conversation, app_tools=True))
+    return RunInput(thread_id, run_id, app_tools_request(question, turn, result))
 
 
 def _message_ids(blocks: Sequence[Block]) -> dict[int, str]:

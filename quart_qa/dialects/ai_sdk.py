@@ -21,22 +21,15 @@ from typing import Any
 
 from quart import Quart, Response, request
 
-from ..settings.answers import Conversation
 from ..streaming.completions import AnswerPlan, Block, Pace
 from ..streaming.frames import TextFrame
 from ..streaming.playback import BlockEnd, BlockStart, Failed, Finished, KeepAlive, Piece
 from ..streaming.sse import encode_comment, encode_event
-from .requests import (
-    SSE_HEADERS,
-    check_question_length,
-    compact_json,
-    event_stream_response,
-    get_messages,
-    invalid_type,
-    missing,
-    read_json_object,
-)
-from .shaping import AnswerRequest
+from .api_errors import invalid_type, missing
+from .api_responses import SSE_HEADERS, compact_json, event_stream_response
+from .json_body import read_json_object
+from .message_params import check_question_length, get_messages
+from .shaping import AnswerRequest, app_tools_request
 from .state import LlmState, get_llm_state
 
 KEEP_ALIVE_FRAME = encode_comment("keep-alive")
@@ -120,13 +113,7 @@ def parse_chat_body(body: Mapping[str, Any], max_question_chars: int) -> ChatBod
         message_id = message.get("id")
         continues = message_id if role == "assistant" and isinstance(message_id, str) else None
     check_question_length(question, max_question_chars)
-    conversation = Conversation(
-        question=question,
-        tool_result=result[0] if result else None,
-        tool_output=result[1] if result else "",
-        turn=max(turn, 1),
-    )
-    return ChatBody(AnswerRequest(conversation=conversation, app_tools=True), continues)
+    return ChatBody(app_tools_request(question, turn, result), continues)
 
 
 @dataclass

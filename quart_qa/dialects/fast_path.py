@@ -34,10 +34,10 @@ from ..web.errors import ApiError
 from .access import admit, caller_of, key_of
 from .agui import begin_agent_run
 from .ai_sdk import begin_ui_message_stream
-from .anthropic import begin_message
+from .anthropic_run import begin_message
 from .json_body import parse_json_object
-from .openai_chat import begin_chat_completion
-from .responses import begin_response
+from .openai_chat_run import begin_chat_completion
+from .responses_run import begin_response
 from .state import LlmState, get_llm_state
 
 

@@ -1,6 +1,6 @@
 """Reading a ``POST /v1/responses`` body: input items, tools, formats and earlier responses.
 
-Errors name the parameter at fault, in OpenAI's shape (see :mod:`.requests`).
+Errors name the parameter at fault, in OpenAI's shape (see :mod:`.api_errors`).
 """
 
 from __future__ import annotations
@@ -12,26 +12,13 @@ from typing import Any
 
 from ..settings.answers import Conversation
 from ..streaming.completions import count_prompt_tokens
-from .requests import (
-    LlmApiError,
-    check_question_length,
-    get_bool,
-    get_int,
-    get_model,
-    get_name,
-    get_object,
-    get_string,
-    invalid_type,
-    invalid_value,
-    missing,
-    openai_tool_choice,
-    tool_name_of_call,
-    tool_objects,
-    tool_spec,
-)
+from .api_errors import LlmApiError, invalid_type, invalid_value, missing
+from .message_params import check_question_length
+from .params import get_bool, get_int, get_model, get_name, get_object, get_string
 from .response_store import Item
 from .shaping import AnswerRequest, OutputFormat, ToolChoice, ToolSpec
 from .state import LlmState
+from .tool_params import openai_tool_choice, tool_name_of_call, tool_objects, tool_spec
 
 ROLES = ("user", "assistant", "system", "developer")
 

@@ -81,6 +81,18 @@ class AnswerRequest:
         return replace(self.conversation, tools=tuple(tool.name for tool in self.callable_tools))
 
 
+def app_tools_request(question: str, turn: int, result: tuple[str, str] | None) -> AnswerRequest:
+    """A front-end protocol's request (the AI SDK's, AG-UI's): the question, the user's turn
+    and the trailing tool result (its name and output), answered as the app's server."""
+    conversation = Conversation(
+        question=question,
+        tool_result=result[0] if result else None,
+        tool_output=result[1] if result else "",
+        turn=max(turn, 1),
+    )
+    return AnswerRequest(conversation=conversation, app_tools=True)
+
+
 class CannotShape(Exception):
     """The request asks for a shape this server cannot produce; ``param`` names the field."""
 

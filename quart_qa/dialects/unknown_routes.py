@@ -12,9 +12,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from ..web.error_handlers import allow_header, http_error_response
 from ..web.errors import ApiError
-from .anthropic import ANTHROPIC_VERSION_HEADER
-from .anthropic import error_response as anthropic_error
-from .openai_chat import error_response as openai_error
+from .anthropic_errors import error_response as anthropic_error
+from .anthropic_models import ANTHROPIC_VERSION_HEADER
+from .openai_errors import error_response as openai_error
 
 PREFIX = "/v1/"
 ENDPOINTS = "POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, GET /v1/models"

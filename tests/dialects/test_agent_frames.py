@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from quart.typing import TestClientProtocol as Client
 
-from quart_qa.dialects.anthropic import signature
+from quart_qa.dialects.anthropic_message import signature
 from quart_qa.settings.config import Settings
 from tests.support.agents import (
     AFTER_WEATHER_THINKING,
