@@ -30,10 +30,12 @@ def part(index: int, size: int) -> str:
     return (label + "x" * size)[:size]
 
 
-# Every user of a case connects from the load client's one address, as behind a proxy.
+# Every user of a case connects from the load client's one address, as behind a proxy; S3's
+# largest case holds 10,000 streams plus its warm-up connection (the default cap is 10,000).
 LIMITS = """
 [limits]
 new_users_per_minute = 0
+max_connections = 20000
 """
 
 API_TABLES = """asks_per_minute = 0
