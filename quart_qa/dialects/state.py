@@ -25,7 +25,8 @@ from ..streaming.metrics import Metrics
 from ..streaming.playback import Failed, Finished, Piece, PlayEvent, play
 from ..streaming.rate_limit import RateLimiter
 from ..streaming.refusals import TooManyConnections
-from ..streaming.rulebook import RuleBook, note_user
+from ..streaming.request_facts import note_user
+from ..streaming.rulebook import RuleBook
 from ..streaming.scheduler import PaceScheduler
 from ..streaming.wire import StreamDropped
 from ..web import refusals

@@ -10,84 +10,33 @@ and use counts live in the store and every node answers alike: :meth:`RuleBook.c
 checks the store's version first (one read; a reload when it moved), and counts a use of a
 rule with a limit with one atomic call. Without a store, :meth:`RuleBook.choose` stays a
 plain in-process lookup. Chaos draws stay per node (each seeded alike).
+
+A rule's use count follows the rule (:mod:`.rule_sets`): adding rules ahead leaves the counts
+of the rules in force alone. The request's facts are in :mod:`.request_facts`, the chaos
+draws in :mod:`.chaos`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import logging
-import random
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
 
 from ..settings.answer_parsing import rules_from_list
 from ..settings.answers import AnswerRule, Conversation
 from ..settings.errors import ConfigError
-from ..settings.faults import ChaosSettings, Fault
+from ..settings.faults import ChaosSettings
 from ..settings.scripts import SCOPE_ORDER, Scope, Script, ScriptMode
+from .chaos import ChaosDraws
 from .journal import note_rule
 from .refusals import BrokerUnavailable
+from .request_facts import CURRENT_FACTS, RequestFacts
+from .rule_sets import Choice, Origin, RuleSet, content_key, counted, origins
 from .shared_rules import RuleStore, StoredScripts
 
 log = logging.getLogger("quart_qa.rules")
-
-
-@dataclass
-class RequestFacts:
-    """What a scope can match in the request being answered."""
-
-    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
-    user: str | None = None
-    key: str | None = None
-    # The rule this request was given: a request that a fast path hands on to Quart is
-    # answered by the same rule, not by the next use of a rule with ``times``.
-    choice: Choice | None = None
-
-    def within(self, scope: Scope) -> bool:
-        """True when the request is one ``scope`` covers."""
-        return scope.applies(self.headers, self.key, self.user)
-
-
-CURRENT_FACTS: ContextVar[RequestFacts | None] = ContextVar("quart_qa_request_facts", default=None)
-
-
-def note_user(user: str) -> None:
-    """The current request turned out to be ``user``'s (an API token's user)."""
-    facts = CURRENT_FACTS.get()
-    if facts is not None:
-        facts.user = user
-
-
-@dataclass(frozen=True)
-class RuleSet:
-    """Rules from one source, with the serial their use counts are kept under (in this
-    process) and the key they are kept under in a shared store (the same on every node)."""
-
-    label: str
-    rules: tuple[AnswerRule, ...]
-    serial: int
-    key: str = ""
-
-    def count_key(self, index: int) -> str:
-        """The shared use count of rule ``index``."""
-        return f"{self.key}:{index}"
-
-
-def content_key(rules: Sequence[AnswerRule]) -> str:
-    """A key naming these rules by their content: nodes with one TOML file share counts."""
-    return "c" + hashlib.sha256(repr(tuple(rules)).encode()).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class Choice:
-    """The rule (or sequence step) that answers, and where it comes from."""
-
-    rule: AnswerRule
-    label: str
 
 
 class RuleBook:
@@ -99,14 +48,20 @@ class RuleBook:
         self._script: RuleSet | None = None
         self._scoped: dict[Scope, RuleSet] = {}
         self._uses: Counter[tuple[int, int]] = Counter()
-        self._chaos = chaos
-        self._odds = chaos.odds()
-        self._rng = random.Random(chaos.seed)
+        self._chaos = ChaosDraws(chaos)
         self._store: RuleStore | None = None
         self._version: int | None = None  # of the store, when its scripts were last loaded
 
     def _set(self, label: str, rules: tuple[AnswerRule, ...], key: str = "") -> RuleSet:
-        return RuleSet(label, rules, next(self._serials), key)
+        """A set of rules given together (their use counts start from zero)."""
+        return RuleSet(label, rules, origins(next(self._serials), key, len(rules)))
+
+    def _ahead(self, label: str, rules: tuple[AnswerRule, ...], rest: RuleSet | None) -> RuleSet:
+        """``rules`` (counted from zero) ahead of ``rest``'s, whose counts go on."""
+        added = self._set(label, rules)
+        if rest is None:
+            return added
+        return RuleSet(label, rules + rest.rules, added.origins + rest.origins)
 
     def _config_set(self, rules: tuple[AnswerRule, ...]) -> RuleSet:
         return self._set("config", rules, content_key(rules))
@@ -165,7 +120,7 @@ class RuleBook:
         self, conversation: Conversation, facts: RequestFacts | None, count: bool
     ) -> Choice:
         for rule_set, index, rule in self._matching(conversation, facts):
-            key = (rule_set.serial, index)
+            key = rule_set.local_key(index)
             used = self._uses[key]
             limit = rule.uses_allowed
             if not count:
@@ -173,7 +128,7 @@ class RuleBook:
             if limit is not None and used >= limit:
                 continue
             self._uses[key] = used + 1
-            return self._with_chaos(_counted(rule_set, index, rule, used))
+            return self._chaos.applied(counted(rule_set, index, rule, used))
         return self._fallback()
 
     def _fallback(self) -> Choice:
@@ -214,12 +169,12 @@ class RuleBook:
         if not count:
             used = 0
             if rule.uses_allowed is not None:
-                used = self._uses[(rule_set.serial, index)]
+                used = self._uses[rule_set.local_key(index)]
                 with _quietly("reading a use count"):
                     used = await store.uses(rule_set.count_key(index))
             return Choice(rule.answer_for(max(0, used - 1)), rule_set.label)
         if rule.uses_allowed is None:
-            return self._with_chaos(_counted(rule_set, index, rule, 0))
+            return self._chaos.applied(counted(rule_set, index, rule, 0))
         limits = [(rs.count_key(i), r.uses_allowed or 0) for rs, i, r in matching]
         try:
             position, used = await store.use(limits)
@@ -229,29 +184,12 @@ class RuleBook:
         if position < 0:
             return self._fallback()
         rule_set, index, rule = matching[position]
-        return self._with_chaos(_counted(rule_set, index, rule, max(used, 0)))
+        return self._chaos.applied(counted(rule_set, index, rule, max(used, 0)))
 
     @staticmethod
     def _noted(choice: Choice) -> Choice:
         fault = choice.rule.fault
         note_rule(choice.label, fault.describe() if fault else None)
-        return choice
-
-    def _with_chaos(self, choice: Choice) -> Choice:
-        odds = self._odds
-        if not odds or choice.rule.fault is not None:
-            return choice
-        draw = self._rng.random()
-        for kind, chance in odds:
-            if draw < chance:
-                fault = Fault(
-                    kind,
-                    after=self._rng.randint(0, len(choice.rule.parts)),
-                    retry_after=self._chaos.retry_after,
-                    seconds=self._chaos.stall_seconds,
-                )
-                return Choice(replace(choice.rule, fault=fault), f"{choice.label} + chaos")
-            draw -= chance
         return choice
 
     # -- scripting ----------------------------------------------------------------------
@@ -264,14 +202,13 @@ class RuleBook:
             self._scoped[scope] = self._set(f"script[{scope.label()}]", rules)
 
     def add(self, scope: Scope | None, rules: tuple[AnswerRule, ...]) -> None:
-        """Put ``rules`` ahead of the ones in force (globally, or in ``scope``)."""
+        """Put ``rules`` ahead of the ones in force (globally, or in ``scope``); the rules
+        already in force keep their use counts."""
         if scope is None:
-            current = self._script or self._config
-            self._script = self._set("script", rules + current.rules)
+            self._script = self._ahead("script", rules, self._script or self._config)
         else:
-            existing = self._scoped.get(scope)
-            before = existing.rules if existing else ()
-            self._scoped[scope] = self._set(f"script[{scope.label()}]", rules + before)
+            label = f"script[{scope.label()}]"
+            self._scoped[scope] = self._ahead(label, rules, self._scoped.get(scope))
 
     def reset(self, scope: Scope | None = None) -> None:
         """Back to the TOML's rules (everything), or drop one scope's script."""
@@ -282,7 +219,7 @@ class RuleBook:
         self._scoped.clear()
         self._uses.clear()
         self._config = self._config_set(self._config.rules)
-        self._rng = random.Random(self._chaos.seed)
+        self._chaos.reseed()
 
     # -- scripting through the shared store (the admin API's entry points) ---------------
 
@@ -327,22 +264,36 @@ class RuleBook:
             except ConfigError as error:  # checked when pushed: only a foreign writer gets here
                 log.error("a shared script is unreadable, left out: %s", error)
                 continue
-            key = f"s{item.generation}"
+            label = "script" if item.scope is None else f"script[{item.scope.label()}]"
+            rule_set = RuleSet(label, rules, self._stored_origins(item.given))
             if item.scope is None:
                 if item.then_config:
-                    rules += self._config.rules
-                script = self._set("script", rules, key)
+                    config = self._config
+                    rule_set = RuleSet(
+                        label, rules + config.rules, rule_set.origins + config.origins
+                    )
+                script = rule_set
             else:
-                scoped[item.scope] = self._set(f"script[{item.scope.label()}]", rules, key)
+                scoped[item.scope] = rule_set
         self._script, self._scoped = script, scoped
         self._version = stored.version
+
+    def _stored_origins(self, given: tuple[int, ...]) -> tuple[Origin, ...]:
+        """Each stored rule's origin, from the version at which each rule was given: the
+        rules given together count as ``s<version>:<place among them>`` on every node."""
+        serials: dict[int, int] = {}
+        places: Counter[int] = Counter()
+        found = []
+        for generation in given:
+            serial = serials.setdefault(generation, next(self._serials))
+            found.append(Origin(serial, f"s{generation}", places[generation]))
+            places[generation] += 1
+        return tuple(found)
 
     def reload(self, config_rules: tuple[AnswerRule, ...], chaos: ChaosSettings) -> None:
         """New TOML rules (hot reload): new answers use them, running ones finish as they were."""
         self._config = self._config_set(config_rules)
-        self._chaos = chaos
-        self._odds = chaos.odds()
-        self._rng = random.Random(chaos.seed)
+        self._chaos = ChaosDraws(chaos)
 
     def describe(self) -> dict[str, object]:
         """The rules in force, one line each (``GET /_qa/script``)."""
@@ -363,15 +314,6 @@ def _resolved(
     if isinstance(conversation, str):
         conversation = Conversation(question=conversation)
     return conversation, CURRENT_FACTS.get() if facts is None else facts
-
-
-def _counted(rule_set: RuleSet, index: int, rule: AnswerRule, used: int) -> Choice:
-    """The answer of ``rule`` for its use number ``used`` (from 0), labelled for the journal."""
-    label = f"{rule_set.label} answers[{index}]"
-    limit = rule.uses_allowed
-    if limit is not None:
-        label += f" ({used + 1}/{limit})"
-    return Choice(rule.answer_for(used), label)
 
 
 @contextlib.contextmanager

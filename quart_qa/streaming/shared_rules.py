@@ -3,7 +3,8 @@
 Scripts are kept as the raw rule mappings they were pushed as (each node parses them with
 the TOML's own checks), with the version of the store when each was set; a version counter
 moves on every change, so a node learns with one cheap read whether its copy is stale. Use
-counts of rules with ``times`` or a ``sequence`` are kept there too, counted atomically.
+counts of rules with ``times`` or a ``sequence`` are kept there too, counted atomically, each
+under the version at which its rule was given and its place among the rules given with it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ class StoredSet:
     scope: Scope | None
     raw_rules: Sequence[object]
     generation: int
+    given: tuple[int, ...]
+    """The version at which each rule was given: adding rules ahead leaves the others' as
+    they were, and a rule's use count is keyed by it, so adding restarts no count."""
     then_config: bool = False
 
 
@@ -48,7 +52,8 @@ class RuleStore(Protocol):
         """Every script, at one version."""
 
     async def save(self, scope: Scope | None, raw_rules: Sequence[object], mode: ScriptMode) -> int:
-        """Replace the scope's script, or put rules ahead of it; the new version."""
+        """Replace the scope's script, or put rules ahead of it (the rules already there keep
+        the version they were given at); the new version."""
 
     async def reset(self, scope: Scope | None) -> int:
         """Drop one scope's script, or (None) every script and every use count."""

@@ -29,7 +29,7 @@ from quart import Quart
 
 from ..settings.scripts import SCENARIO_HEADER
 from ..streaming.journal import CURRENT_ENTRY, JournalEntry, JournalStore, redact
-from ..streaming.rulebook import CURRENT_FACTS, RequestFacts
+from ..streaming.request_facts import CURRENT_FACTS, RequestFacts
 from ..streaming.wire import CURRENT_WIRE, StreamDropped, WireControl, corrupt
 
 log = logging.getLogger("quart_qa.wire")

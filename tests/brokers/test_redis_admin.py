@@ -22,6 +22,7 @@ import pytest
 from openai import AsyncOpenAI
 from quart import Quart
 
+from quart_qa.brokers.redis.rule_store import given_at
 from quart_qa.settings.admin import AdminSettings
 from quart_qa.settings.answer_parsing import rules_from_list
 from quart_qa.settings.config import Settings
@@ -167,6 +168,21 @@ async def test_a_sequence_steps_on_across_nodes(nodes: tuple[Quart, Quart]) -> N
     await admin(node_b, "POST", "/script", json={"answers": [rule]})
     answers = [await answer_of(node, "step") for node in (node_a, node_b, node_a, node_b)]
     assert answers == ["one", "two", "three", TOML_TEXT]
+
+
+async def test_rules_added_on_one_node_leave_the_counts_in_force_on_both(
+    nodes: tuple[Quart, Quart],
+) -> None:
+    node_a, node_b = nodes
+    assert await answer_of(node_a, "once") == "the toml once"
+    first = {"answers": [{"match": "step", "sequence": [{"text": "one"}, {"text": "two"}]}]}
+    await admin(node_b, "POST", "/script", json=first)  # ahead of the TOML: its count goes on
+    assert await answer_of(node_a, "once") == TOML_TEXT
+    assert await answer_of(node_b, "step") == "one"
+    await admin(node_a, "POST", "/script", json={"answers": [{"match": "x", "text": "x"}]})
+    assert await answer_of(node_b, "step") == "two"
+    assert await answer_of(node_a, "step") == TOML_TEXT
+    assert await answer_of(node_b, "once") == TOML_TEXT
 
 
 async def test_reset_on_one_node_restores_the_toml_and_its_counts_on_both(
@@ -320,3 +336,9 @@ async def test_two_server_processes_share_scripts_counts_and_journal(
             assert (await on_a.get("/_qa/journal")).json()["entries"] == []
             plain = await on_a.post("/v1/chat/completions", json=chat())
             assert plain.json()["choices"][0]["message"]["content"] == "from the file"
+
+
+def test_the_store_reads_when_each_rule_was_given_newest_run_first() -> None:
+    assert given_at("5", 3) == (5, 5, 5)
+    assert given_at("9:2,5", 5) == (9, 9, 5, 5, 5)
+    assert given_at("12:1,9:2,5", 4) == (12, 9, 9, 5)

@@ -7,7 +7,8 @@ from typing import Any
 from quart_qa.settings.answer_parsing import rules_from_list
 from quart_qa.settings.faults import ChaosSettings
 from quart_qa.settings.scripts import Scope, script_from_mapping
-from quart_qa.streaming.rulebook import RequestFacts, RuleBook
+from quart_qa.streaming.request_facts import RequestFacts
+from quart_qa.streaming.rulebook import RuleBook
 
 CONFIG = rules_from_list([{"match": "hello", "text": "config hello"}, {"text": "config default"}])
 
@@ -79,3 +80,35 @@ def test_reload_swaps_the_config_rules_and_keeps_scripts() -> None:
     book.reload(rules_from_list([{"text": "reloaded"}]), ChaosSettings())
     assert text(book, "hello") == "reloaded"
     assert text(book, "x", RequestFacts({}, user="u1")) == "mine"
+
+
+def test_adding_rules_leaves_the_counts_of_the_rules_in_force_alone() -> None:
+    book = RuleBook(CONFIG, ChaosSettings())
+    book.replace(None, scripted([{"times": 1, "text": "once"}, {"text": "after"}]).rules)
+    assert text(book, "q") == "once"
+    book.add(
+        None, rules_from_list([{"match": "other", "times": 1, "text": "new"}], needs_default=False)
+    )
+    assert [text(book, "q") for _ in range(2)] == ["after", "after"]  # still spent
+    assert text(book, "other") == "new"  # the added rule counts from zero
+
+
+def test_adding_ahead_of_the_toml_keeps_its_counts_and_a_scope_its_own() -> None:
+    config = rules_from_list([{"sequence": [{"text": "one"}, {"text": "two"}]}, {"text": "end"}])
+    book = RuleBook(config, ChaosSettings())
+    assert text(book, "q") == "one"
+    book.add(None, rules_from_list([{"match": "x", "text": "x"}], needs_default=False))
+    assert [text(book, "q") for _ in range(2)] == ["two", "end"]
+    book.add(Scope("user", "u1"), scripted([{"times": 1, "text": "mine"}], user="u1").rules)
+    assert text(book, "q", RequestFacts({}, user="u1")) == "mine"
+    book.add(Scope("user", "u1"), scripted([{"match": "y", "text": "y"}], user="u1").rules)
+    assert text(book, "q", RequestFacts({}, user="u1")) == "end"
+
+
+def test_replacing_the_rules_gives_them_new_counts() -> None:
+    book = RuleBook(CONFIG, ChaosSettings())
+    once = scripted([{"times": 1, "text": "once"}, {"text": "after"}]).rules
+    book.replace(None, once)
+    assert [text(book, "q") for _ in range(2)] == ["once", "after"]
+    book.replace(None, once)
+    assert text(book, "q") == "once"

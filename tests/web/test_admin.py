@@ -88,6 +88,27 @@ async def test_scripted_answers_reach_the_chat_page_and_reset_restores_the_toml(
         assert state["scoped"] == []
 
 
+async def test_adding_rules_leaves_a_spent_rule_spent(make_app: AppFactory) -> None:
+    """``POST /_qa/script`` puts rules ahead: the counts of the rules in force go on."""
+    async with make_app(admin_settings()) as app:
+        client = app.test_client()
+        async with open_stream(client, "u1") as stream:
+
+            async def answer(question: str) -> str:
+                await client.post("/qa/ask/u1", json={"question": question})
+                events = await stream.answer()
+                return "".join(e.data for e in events if e.event == "ANSWER_CHUNK")
+
+            once = {"answers": [{"times": 1, "text": "scripted once"}]}
+            assert (await client.post("/_qa/script", json=once)).status_code == 200
+            assert await answer("q") == "scripted once"
+            ahead = {"answers": [{"match": "other", "times": 1, "text": "added"}]}
+            assert (await client.post("/_qa/script", json=ahead)).status_code == 200
+            assert (await answer("q")).startswith("这是对您问题的回答。")  # still spent
+            assert await answer("other") == "added"
+            assert (await answer("other")).startswith("这是对您问题的回答。")
+
+
 async def test_the_journal_records_what_arrived_and_what_was_sent(make_app: AppFactory) -> None:
     async with make_app(admin_settings()) as app:
         client = app.test_client()

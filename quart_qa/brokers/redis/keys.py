@@ -66,9 +66,9 @@ class AdminKeys:
 
     version: str  # string: moves on every change of a script
     rules: str  # hash: scope field -> the script's rules as pushed (a JSON array)
-    generations: str  # hash: scope field -> the version at which the script was set
+    generations: str  # hash: scope field -> when each run of its rules was given ("v:n,...,v")
     bases: str  # hash: scope field -> "config" when the TOML's rules follow the script's
-    uses: str  # hash: "<rule set>:<index>" -> uses of a rule with `times` or a `sequence`
+    uses: str  # hash: "s<version given>:<index>" -> uses of a rule with `times` or a `sequence`
     journal: str  # stream: finished requests, entry id "<id>-1", capped at journal_size
     journal_ids: str  # string: the last journal id given
 

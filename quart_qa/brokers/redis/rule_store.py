@@ -2,7 +2,8 @@
 
 A :class:`~quart_qa.streaming.shared_rules.RuleStore` over Redis: each script is kept as
 the JSON of its rules as pushed, under a field naming its scope, with the version at which
-it was set; the version counter moves on every change. Adding to a script is one Lua call
+each run of its rules was given (so a rule's use count survives rules added ahead of it);
+the version counter moves on every change. Adding to a script is one Lua call
 that joins the two JSON arrays, so two nodes adding at once lose neither's rules.
 """
 
@@ -35,6 +36,16 @@ def scope_of(field: str) -> Scope | None:
     return Scope(kind, value, header)
 
 
+def given_at(runs: str, count: int) -> tuple[int, ...]:
+    """The version at which each of ``count`` rules was given, from the runs the store keeps
+    (``"<version>:<count>,...,<version>"``, newest first; the last run is the rest)."""
+    given: list[int] = []
+    for run in runs.split(","):
+        version, _, length = run.partition(":")
+        given += [int(version)] * (int(length) if length else count - len(given))
+    return tuple(given[:count])
+
+
 class RedisRuleStore:
     """Scripts and use counts under ``<prefix>:{admin}:``; calls refuse while Redis is away."""
 
@@ -55,16 +66,15 @@ class RedisRuleStore:
                 pipe.hgetall(keys.generations)
                 pipe.hgetall(keys.bases)
                 version, rules, generations, bases = await pipe.execute()
-        sets = tuple(
-            StoredSet(
-                scope_of(field),
-                json.loads(raw),
-                int(generations.get(field, 0)),
-                bases.get(field) == THEN_CONFIG,
+        sets = []
+        for field, raw in rules.items():
+            raw_rules = json.loads(raw)
+            given = given_at(generations.get(field, "0"), len(raw_rules))
+            then_config = bases.get(field) == THEN_CONFIG
+            sets.append(
+                StoredSet(scope_of(field), raw_rules, given[0] if given else 0, given, then_config)
             )
-            for field, raw in rules.items()
-        )
-        return StoredScripts(int(version or 0), sets)
+        return StoredScripts(int(version or 0), tuple(sets))
 
     async def save(self, scope: Scope | None, raw_rules: Sequence[object], mode: ScriptMode) -> int:
         rules = json.dumps(list(raw_rules), ensure_ascii=False, default=str)
@@ -72,7 +82,8 @@ class RedisRuleStore:
         with self._link.call():
             return int(
                 await self._link.scripts.save_script(
-                    keys=self._keys.scripts(), args=[scope_field(scope), rules, mode, base]
+                    keys=self._keys.scripts(),
+                    args=[scope_field(scope), rules, mode, base, len(raw_rules)],
                 )
             )
 

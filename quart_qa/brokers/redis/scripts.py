@@ -195,21 +195,25 @@ return {'given_up'}
 """
 
 # The admin API's shared state (keys: keys.AdminKeys.scripts()).
-# ARGV: scope field, rules (a JSON array), "replace" or "add", base of a new added script
+# ARGV: scope field, rules (a JSON array), "replace" or "add", base of a new added script,
+# how many rules. The generations field lists when each run of rules was given, newest first
+# ("<version>:<count>,...", the last run's count left out): added rules keep the others'.
 SAVE_SCRIPT = """
 local version = redis.call('INCR', KEYS[1])
-local rules, base = ARGV[2], ''
+local rules, base, given = ARGV[2], '', tostring(version)
 if ARGV[3] == 'add' then
   local old = redis.call('HGET', KEYS[2], ARGV[1])
   if old then
     rules = string.sub(rules, 1, -2) .. ',' .. string.sub(old, 2)
     base = redis.call('HGET', KEYS[4], ARGV[1]) or ''
+    local before = redis.call('HGET', KEYS[3], ARGV[1]) or '0'
+    given = version .. ':' .. ARGV[5] .. ',' .. before
   else
     base = ARGV[4]
   end
 end
 redis.call('HSET', KEYS[2], ARGV[1], rules)
-redis.call('HSET', KEYS[3], ARGV[1], version)
+redis.call('HSET', KEYS[3], ARGV[1], given)
 redis.call('HSET', KEYS[4], ARGV[1], base)
 return version
 """
