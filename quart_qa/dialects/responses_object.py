@@ -1,4 +1,11 @@
-"""The ``response`` object in each state of its life, and its ``usage``."""
+"""The ``response`` object in each state of its life, and its ``usage``.
+
+A stream sends the object three times: at ``response.created`` and ``.in_progress`` it is the
+same, so :class:`ResponseFrames` renders it once for both, and frames each event around the
+object without encoding the event anew. (Rendering only the five keys that change with the
+state around the rest, rendered once, measured no faster: each call of the JSON encoder costs
+about what encoding the whole object does.)
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..streaming.playback import Finished
+from ..streaming.sse import encode_event
+from .api_responses import compact_json
 from .responses_request import ResponsesRequest
 
 
@@ -64,3 +73,33 @@ def response_object(
         "user": echo["user"],
         "metadata": echo["metadata"],
     }
+
+
+class ResponseFrames:
+    """The events of one stream that carry the whole response object, byte for byte what
+    ``compact_json`` of each whole event gives; the object in progress rendered once."""
+
+    def __init__(self, request: ResponsesRequest, response_id: str, created_at: int) -> None:
+        self._request = request
+        self._fixed = (response_id, created_at)
+        started = response_object(request, response_id, created_at, "in_progress")
+        self._started = compact_json(started)
+
+    def event(
+        self,
+        kind: str,
+        sequence: int,
+        status: str,
+        output: Sequence[dict[str, Any]] = (),
+        end: Finished | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> bytes:
+        """The ``kind`` event numbered ``sequence``, carrying the response in ``status``."""
+        if status == "in_progress" and not output and end is None and error is None:
+            body = self._started
+        else:
+            whole = response_object(self._request, *self._fixed, status, output, end, error)
+            body = compact_json(whole)
+        # ``kind`` is one of this module's callers' event names: plain ASCII, nothing to escape.
+        data = f'{{"type":"{kind}","sequence_number":{sequence},"response":{body}}}'
+        return encode_event(data, event=kind)

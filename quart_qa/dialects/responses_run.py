@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ..settings.model_presets import ModelPreset
@@ -27,7 +28,7 @@ from .api_run import ApiRun
 from .openai_chat_chunks import KEEP_ALIVE_FRAME
 from .openai_errors import failure_error, require_model
 from .responses_items import OutputItem, new_item, output_text, response_event, summary
-from .responses_object import response_object
+from .responses_object import ResponseFrames, response_object
 from .responses_request import ResponsesRequest, new_id, parse_responses_request
 from .state import LlmState
 
@@ -60,13 +61,33 @@ class ResponseRun(ApiRun):
             self.request, self.response_id, self.created_at, status, output, end, error
         )
 
-    def finish(self, output: Sequence[dict[str, Any]], end: Finished) -> dict[str, Any]:
-        """The final response object; remembered for ``previous_response_id``."""
-        status = "incomplete" if end.reason == "length" else "completed"
-        body = self.response(status, output, end)
+    def _finished(self, output: Sequence[dict[str, Any]], end: Finished) -> str:
+        """The final status; the output remembered for ``previous_response_id``."""
         if self.request.store:
             self.state.responses.remember(self.response_id, [*self.request.items, *output])
-        return body
+        return "incomplete" if end.reason == "length" else "completed"
+
+    def finish(self, output: Sequence[dict[str, Any]], end: Finished) -> dict[str, Any]:
+        """The final response object; remembered for ``previous_response_id``."""
+        return self.response(self._finished(output, end), output, end)
+
+    @cached_property
+    def _response_frames(self) -> ResponseFrames:
+        return ResponseFrames(self.request, self.response_id, self.created_at)
+
+    def response_event(
+        self,
+        kind: str,
+        status: str,
+        output: Sequence[dict[str, Any]] = (),
+        end: Finished | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> bytes:
+        """An event carrying the whole response object, numbered; the keys that do not
+        change with its state were rendered once for the stream."""
+        frame = self._response_frames.event(kind, self.sequence, status, output, end, error)
+        self.sequence += 1
+        return frame
 
     def failure_error(self, event: Failed) -> ApiError:
         """OpenAI's error for a failed answer."""
@@ -159,13 +180,13 @@ class ResponseRun(ApiRun):
         failed = {"code": error.code, "message": error.message}
         return [
             self.event("error", error={**fields, "param": None}),
-            self.event("response.failed", response=self.response("failed", done, error=failed)),
+            self.response_event("response.failed", "failed", done, error=failed),
         ]
 
     async def frames(self) -> AsyncIterator[bytes]:
         """The whole event stream, ``response.created`` ... ``response.completed``."""
-        yield self.event("response.created", response=self.response("in_progress"))
-        yield self.event("response.in_progress", response=self.response("in_progress"))
+        yield self.response_event("response.created", "in_progress")
+        yield self.response_event("response.in_progress", "in_progress")
         items: dict[int, OutputItem] = {}
         done: list[dict[str, Any]] = []
         async with aclosing(self.play()) as events:
@@ -186,10 +207,8 @@ class ResponseRun(ApiRun):
                 elif isinstance(event, KeepAlive):
                     yield KEEP_ALIVE_FRAME
                 elif isinstance(event, Finished):
-                    body = self.finish(done, event)
-                    incomplete = body["status"] == "incomplete"
-                    kind = "response.incomplete" if incomplete else "response.completed"
-                    yield self.event(kind, response=body)
+                    status = self._finished(done, event)
+                    yield self.response_event(f"response.{status}", status, done, event)
                 elif isinstance(event, Failed):
                     for frame in self._failed(event, done):
                         yield frame

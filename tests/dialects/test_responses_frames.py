@@ -10,9 +10,14 @@ import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
+from quart_qa.dialects.api_responses import compact_json
 from quart_qa.dialects.response_store import ResponseStore
+from quart_qa.dialects.responses_object import ResponseFrames, response_object
+from quart_qa.dialects.responses_request import parse_responses_request
 from quart_qa.dialects.state import get_llm_state
 from quart_qa.settings.config import Settings
+from quart_qa.streaming.playback import Finished
+from quart_qa.streaming.sse import encode_event
 from tests.support.agents import (
     AFTER_WEATHER_THINKING,
     PLAIN,
@@ -235,6 +240,34 @@ async def test_max_output_tokens_makes_it_incomplete(client: Client) -> None:
     assert response["status"] == "incomplete"
     assert response["incomplete_details"] == {"reason": "max_output_tokens"}
     assert response["usage"]["output_tokens"] == 2
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        {"instructions": "Sé breve \u2028 «ok»", "metadata": {"k": "v"}, "temperature": 0.5},
+        {"instructions": "\x00\n", "user": "\x03", "max_output_tokens": 16},
+    ],
+)
+async def test_the_response_rendered_once_a_stream_is_the_whole_objects_bytes(
+    app: Quart, echo: dict[str, Any]
+) -> None:
+    parsed = parse_responses_request(get_llm_state(app), request("hi", **echo))
+    frames = ResponseFrames(parsed, "resp_1", 1700000000)
+    item = {"id": "msg_1", "type": "message", "status": "completed", "content": []}
+    end = Finished("length", 7, reasoning_tokens=2)
+    states: list[tuple[str, str, list[dict[str, Any]], Finished | None, Any]] = [
+        ("response.created", "in_progress", [], None, None),
+        ("response.in_progress", "in_progress", [], None, None),
+        ("response.incomplete", "incomplete", [item], end, None),
+        ("response.completed", "completed", [item], Finished("stop", 3), None),
+        ("response.failed", "failed", [item], None, {"code": "x", "message": "ü"}),
+    ]
+    for number, (kind, status, output, finished, error) in enumerate(states):
+        whole = response_object(parsed, "resp_1", 1700000000, status, output, finished, error)
+        data = {"type": kind, "sequence_number": number, "response": whole}
+        expected = encode_event(compact_json(data), event=kind)
+        assert frames.event(kind, number, status, output, finished, error) == expected
 
 
 async def test_whole_response(client: Client) -> None:
