@@ -13,7 +13,7 @@ plain in-process lookup. Chaos draws stay per node (each seeded alike).
 
 A rule's use count follows the rule (:mod:`.rule_sets`): adding rules ahead leaves the counts
 of the rules in force alone. The request's facts are in :mod:`.request_facts`, the chaos
-draws in :mod:`.chaos`.
+draws in :mod:`.chaos`, the shared store's scripts read back in :mod:`.stored_rules`.
 """
 
 from __future__ import annotations
@@ -24,17 +24,16 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 
-from ..settings.answer_parsing import rules_from_list
 from ..settings.answers import AnswerRule, Conversation
-from ..settings.errors import ConfigError
 from ..settings.faults import ChaosSettings
 from ..settings.scripts import SCOPE_ORDER, Scope, Script, ScriptMode
 from .chaos import ChaosDraws
 from .journal import note_rule
 from .refusals import BrokerUnavailable
 from .request_facts import CURRENT_FACTS, RequestFacts
-from .rule_sets import Choice, Origin, RuleSet, content_key, counted, origins
+from .rule_sets import Choice, RuleSet, content_key, counted, origins
 from .shared_rules import RuleStore, StoredScripts
+from .stored_rules import stored_rule_sets
 
 log = logging.getLogger("quart_qa.rules")
 
@@ -256,39 +255,8 @@ class RuleBook:
             self._install(await store.load())
 
     def _install(self, stored: StoredScripts) -> None:
-        script: RuleSet | None = None
-        scoped: dict[Scope, RuleSet] = {}
-        for item in sorted(stored.sets, key=lambda item: item.generation):
-            try:
-                rules = rules_from_list(list(item.raw_rules), needs_default=False)
-            except ConfigError as error:  # checked when pushed: only a foreign writer gets here
-                log.error("a shared script is unreadable, left out: %s", error)
-                continue
-            label = "script" if item.scope is None else f"script[{item.scope.label()}]"
-            rule_set = RuleSet(label, rules, self._stored_origins(item.given))
-            if item.scope is None:
-                if item.then_config:
-                    config = self._config
-                    rule_set = RuleSet(
-                        label, rules + config.rules, rule_set.origins + config.origins
-                    )
-                script = rule_set
-            else:
-                scoped[item.scope] = rule_set
-        self._script, self._scoped = script, scoped
+        self._script, self._scoped = stored_rule_sets(stored, self._config, self._serials)
         self._version = stored.version
-
-    def _stored_origins(self, given: tuple[int, ...]) -> tuple[Origin, ...]:
-        """Each stored rule's origin, from the version at which each rule was given: the
-        rules given together count as ``s<version>:<place among them>`` on every node."""
-        serials: dict[int, int] = {}
-        places: Counter[int] = Counter()
-        found = []
-        for generation in given:
-            serial = serials.setdefault(generation, next(self._serials))
-            found.append(Origin(serial, f"s{generation}", places[generation]))
-            places[generation] += 1
-        return tuple(found)
 
     def reload(self, config_rules: tuple[AnswerRule, ...], chaos: ChaosSettings) -> None:
         """New TOML rules (hot reload): new answers use them, running ones finish as they were."""
