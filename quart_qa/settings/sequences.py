@@ -3,7 +3,8 @@
 A rule with ``times`` answers that many matching questions, then the next matching rule
 does. A rule with ``sequence`` answers with each of its answers in turn (an answer is a rule
 body without conditions), then likewise steps aside. The counts are kept by the rule book
-(:mod:`quart_qa.streaming.rulebook`), per rule set, and start again when it is reset.
+(:mod:`quart_qa.streaming.rulebook`), per rule (adding rules ahead leaves them alone), and
+start again when it is reset.
 """
 
 from __future__ import annotations
