@@ -167,8 +167,12 @@ class AnswerRunner:
 
     def _stop(self, user: UserAnswers, outcome: str) -> None:
         user.pending.clear()
-        if user.current is not None and user.task is not None:
-            user.current.stop_outcome = outcome
+        current = user.current
+        # Stopped once: a second stop (a cancel seen both by this node and in Redis's reply,
+        # or two cancels) would land in the first one's final publish and end the worker
+        # without its last event, or, on Redis, without giving the user's lease up.
+        if current is not None and user.task is not None and current.stop_outcome is None:
+            current.stop_outcome = outcome
             user.task.cancel()
 
     async def finish(self, grace: float) -> None:

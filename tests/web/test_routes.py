@@ -226,6 +226,27 @@ async def test_cancel_stops_answer_and_drops_queue(make_app: AppFactory) -> None
             assert (await stream.answer())[-1].event == "ANSWER_END"
 
 
+async def test_an_answer_stopped_twice_is_stopped_once(make_app: AppFactory) -> None:
+    # A cancel can reach the answering worker twice (on Redis: from this node and in the
+    # reply to its next chunk); the second must not cancel the worker again, or it lands in
+    # the first one's ANSWER_CANCELLED and ends the worker (on Redis, holding the lease).
+    async with make_app(fast_settings(chunk_delay=0.2)) as app:
+        client = app.test_client()
+        runner = get_state(app).runner
+        async with open_stream(client, "u1") as stream:
+            await ask(client, "u1", "first")
+            await stream.until("ANSWER_CHUNK")
+            (worker,) = runner.tasks()
+            runner.cancel("u1")
+            runner.cancel("u1")
+            assert worker.cancelling() == 1
+            rest = await stream.answer()
+            assert [event.event for event in rest].count("ANSWER_CANCELLED") == 1
+            assert rest[-1].event == "ANSWER_CANCELLED"
+            await ask(client, "u1", "next")
+            assert (await stream.answer())[-1].event == "ANSWER_END"
+
+
 async def test_answer_stops_when_last_connection_closes(make_app: AppFactory) -> None:
     async with make_app(fast_settings(chunk_delay=0.05)) as app:
         client = app.test_client()
