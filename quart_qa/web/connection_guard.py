@@ -65,6 +65,7 @@ class _Exchange:
     """One request and its response, as seen by :class:`ConnectionGuard`."""
 
     __slots__ = (
+        "_body_arrived",
         "_body_done",
         "_deadline",
         "_http1",
@@ -87,7 +88,10 @@ class _Exchange:
         self._receive = receive
         self._send = send
         self._deadline = deadline
-        self._body_done = asyncio.Event()
+        # Whether the request body is whole; the event exists only while a response waits
+        # for it (most exchanges never need one: memory per idle stream).
+        self._body_done = False
+        self._body_arrived: asyncio.Event | None = None
         self.started = False
         self.closing = False
         self._http1 = scope["http_version"] in HTTP1
@@ -99,7 +103,7 @@ class _Exchange:
             elif name == b"transfer-encoding":
                 chunked = True
         if self._http1 and not chunked and not length:
-            self._body_done.set()  # HTTP/2 and 3 frame bodies themselves: the receive says
+            self._body_done = True  # HTTP/2 and 3 frame bodies themselves: the receive says
         # Both framings at once: whatever is done with the body, close after responding.
         self.must_close = self._http1 and chunked and length is not None
         # An unread body too big (or of unknown size) to wait for: close rather than drain.
@@ -109,11 +113,11 @@ class _Exchange:
     def needs_nothing(self) -> bool:
         """An HTTP/1.x request with no body and one framing (a stream's ``GET``): neither
         ``receive`` nor ``send`` would change a message, so the app may take Hypercorn's own."""
-        return self._http1 and self._body_done.is_set() and not self.must_close
+        return self._http1 and self._body_done and not self.must_close
 
     async def receive(self) -> ASGIReceiveEvent:
         """The app's ``receive``: body messages only until the deadline."""
-        if self._body_done.is_set():
+        if self._body_done:
             return await self._receive()
         try:
             async with asyncio.timeout_at(self._deadline):
@@ -121,14 +125,16 @@ class _Exchange:
         except TimeoutError:
             raise BodyTimedOut from None
         if message["type"] != "http.request" or not message.get("more_body", False):
-            self._body_done.set()
+            self._body_done = True
+            if self._body_arrived is not None:
+                self._body_arrived.set()
         return message
 
     async def send(self, message: ASGISendEvent) -> None:
         """The app's ``send``: announces a close, or lets an unread body arrive first."""
         if message["type"] == "http.response.start":
             self.started = True
-            if self.must_close or (self.unread_too_big and not self._body_done.is_set()):
+            if self.must_close or (self.unread_too_big and not self._body_done):
                 self.closing = True
                 message = {**message, "headers": [*message.get("headers", ()), CLOSE_HEADER]}
         elif (
@@ -136,13 +142,15 @@ class _Exchange:
             and message["type"] == "http.response.body"
             and not message.get("more_body", False)
             and not self.closing
-            and not self._body_done.is_set()
+            and not self._body_done
         ):
             # Hypercorn reuses the connection only if the request is whole when the response
             # is; the route's own receiver (Quart's, or ours) takes the rest meanwhile.
+            if self._body_arrived is None:
+                self._body_arrived = asyncio.Event()
             try:
                 async with asyncio.timeout_at(self._deadline):
-                    await self._body_done.wait()
+                    await self._body_arrived.wait()
             except TimeoutError:
                 pass
         await self._send(message)

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import re
+from collections.abc import Awaitable
 from urllib.parse import parse_qs
 
 from hypercorn.typing import (
@@ -91,21 +92,21 @@ class FastPath:
         settings = get_state(self._app).settings
         return settings.auth.mode == "none" and not settings.cors.allow_origins
 
-    async def __call__(
+    def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
-    ) -> None:
+    ) -> Awaitable[None]:
+        # A plain function handing back the coroutine that serves the request: no frame of
+        # its own kept alive under every open stream (memory per idle connection).
         if scope["type"] == "http" and self._eligible():
             if scope["method"] == "GET":
                 match = CONNECT_PATH.fullmatch(scope["path"])
                 if match is not None:
-                    await self._serve(match.group(1), scope, receive, send)
-                    return
+                    return self._serve(match.group(1), scope, receive, send)
             elif scope["method"] == "POST":
                 match = ASK_PATH.fullmatch(scope["path"])
                 if match is not None:
-                    await self._ask(match.group(1), scope, receive, send)
-                    return
-        await self._inner(scope, receive, send)
+                    return self._ask(match.group(1), scope, receive, send)
+        return self._inner(scope, receive, send)
 
     async def _ask(
         self, user_id: str, scope: HTTPScope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -160,4 +161,4 @@ class FastPath:
 
 def install_fast_path(app: Quart) -> None:
     """Put :class:`FastPath` in front of ``app``'s ASGI handling."""
-    app.asgi_app = FastPath(app, app.asgi_app)  # type: ignore[method-assign]
+    app.asgi_app = FastPath(app, app.asgi_app)  # type: ignore[method-assign, assignment]
