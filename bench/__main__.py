@@ -24,7 +24,7 @@ from .report import save_and_report_failures, summarize, table
 from .runner import Run, run_suite
 from .scenarios import Scenario
 from .servers import BASELINE, OURS, REPO, can_pin, pin_client, raise_fd_limit
-from .suites import full_suite, quick_suite
+from .suites import full_suite, quick_suite, select
 
 RESULTS = REPO / "bench" / "results"
 PACKAGES = ("quart", "hypercorn", "starlette", "sse-starlette", "uvicorn", "uvloop", "httptools")
@@ -181,9 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (1 when any run failed)."""
     args = _parser().parse_args(argv)
     scenarios = quick_suite() if args.quick else full_suite()
-    if args.only:
-        wanted = [part.strip() for part in args.only.split(",") if part.strip()]
-        scenarios = [s for s in scenarios if any(part in s.case for part in wanted)]
+    scenarios = select(scenarios, args.only)
+    if not scenarios:
+        print(f"bench: no case matches --only {args.only!r}", file=sys.stderr)
+        return 2
     reps = args.reps or (1 if args.quick else 3)
     return run_client(_main(args, scenarios, reps))
 

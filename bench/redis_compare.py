@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import sys
 import tempfile
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .report import save_and_report_failures, summarize, table
 from .runner import run_suite
 from .scenarios import full_suite, quick_suite
 from .servers import OURS, pin_client, raise_fd_limit
+from .suites import select
 
 GOAL_FIGURES = (
     "server_cpu_us_per_chunk",
@@ -34,15 +36,21 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, 1 rep: a smoke test")
     parser.add_argument("--reps", type=int, help="repetitions (default: 3, or 1 with --quick)")
     parser.add_argument("--json", type=Path, help="where to write the JSON results")
-    parser.add_argument("--only", help="run only cases whose name contains this, e.g. S2")
+    parser.add_argument(
+        "--only",
+        help="run only cases whose name contains this (or one of these, comma-separated), "
+        'e.g. S2 or "S1,S2 C=1000"',
+    )
     parser.add_argument("--profile", type=Path, metavar="DIR", help="py-spy profiles to DIR")
     return parser
 
 
 async def _main(args: argparse.Namespace) -> int:
     scenarios = quick_suite() if args.quick else full_suite()
-    if args.only:
-        scenarios = [scenario for scenario in scenarios if args.only in scenario.case]
+    scenarios = select(scenarios, args.only)
+    if not scenarios:
+        print(f"bench.redis_compare: no case matches --only {args.only!r}", file=sys.stderr)
+        return 2
     reps = args.reps or (1 if args.quick else 3)
     kinds = [OURS_REDIS, OURS]
     servers = [kind.name for kind in kinds]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.suites import full_suite, select
 from tests.support.live_server import ROOT
 
 CHAT_PAGE_CASES = ("S1", "S2", "S3")
@@ -62,3 +63,10 @@ def test_quick_benchmark_reports_every_figure_for_every_server(tmp_path: Path) -
     assert paced
     assert all(run["series"]["late_t_s"] for run in paced)  # kept for the plots
     assert "quart-qa / sse-starlette" in result.stdout  # the printed tables have ratio columns
+
+
+def test_only_picks_cases_by_any_of_its_comma_separated_parts() -> None:
+    picked = [scenario.case for scenario in select(full_suite(), "S1 20000 1µs, S2 C=1000")]
+    assert picked == ["S1 20000 1µs", "S2 C=1000"]
+    assert select(full_suite(), "no such case") == []
+    assert len(select(full_suite(), None)) == len(full_suite())
