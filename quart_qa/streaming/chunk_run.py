@@ -96,13 +96,10 @@ class ChunkRun:
             self.done.set_exception(error)
 
     def _play(self) -> None:
-        broadcast = self._broadcast
         frame = self._waiting
         if frame is not None:  # its due time has come
             self._waiting = None
-            if broadcast.subscriber_count == 0 and broadcast.unwatched_for() >= self._grace:
-                self._publish("ERROR", self._abandoned_text())
-                self.done.set_result(False)
+            if self._abandoned():
                 return
             self._emit(frame)
         for frame in self._frames:
@@ -116,13 +113,20 @@ class ChunkRun:
                     else:
                         self._scheduler.call_at(due, self._step)
                     return
-                if broadcast.subscriber_count == 0 and broadcast.unwatched_for() >= self._grace:
-                    self._publish("ERROR", self._abandoned_text())
-                    self.done.set_result(False)
+                if self._abandoned():
                     return
             self._emit(frame)
         self._publish("ANSWER_END", self._end_text)
         self.done.set_result(True)
+
+    def _abandoned(self) -> bool:
+        """End the run with ERROR when nobody has watched for ``grace`` seconds."""
+        broadcast = self._broadcast
+        if broadcast.subscriber_count == 0 and broadcast.unwatched_for() >= self._grace:
+            self._publish("ERROR", self._abandoned_text())
+            self.done.set_result(False)
+            return True
+        return False
 
     def _publish(self, name: str, data: str) -> None:
         self._broadcast.record(name, data)
