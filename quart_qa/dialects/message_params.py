@@ -22,13 +22,18 @@ def get_messages(body: Mapping[str, Any], roles: Sequence[str]) -> list[dict[str
         where = f"messages[{index}]"
         if not isinstance(message, dict):
             raise invalid_type(where, "an object", message)
-        role = message.get("role")
-        if role is None:
-            raise missing(f"{where}.role")
-        if role not in roles:
-            allowed = ", ".join(repr(name) for name in roles)
-            raise invalid_value(f"{where}.role", f"must be one of {allowed}, got {role!r}.")
+        check_role(message, where, roles)
     return value
+
+
+def check_role(message: Mapping[str, Any], where: str, roles: Sequence[str]) -> None:
+    """A message's ``role``: present and one of ``roles``."""
+    role = message.get("role")
+    if role is None:
+        raise missing(f"{where}.role")
+    if role not in roles:
+        allowed = ", ".join(repr(name) for name in roles)
+        raise invalid_value(f"{where}.role", f"must be one of {allowed}, got {role!r}.")
 
 
 def content_text(content: object, param: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from ..settings.answers import Conversation
 from ..streaming.completions import count_prompt_tokens
 from .api_errors import LlmApiError, invalid_type, invalid_value, missing
-from .message_params import check_question_length
+from .message_params import check_question_length, check_role
 from .params import get_bool, get_int, get_model, get_name, get_object, get_string
 from .response_store import Item
 from .shaping import AnswerRequest, OutputFormat, ToolChoice, ToolSpec
@@ -48,12 +48,7 @@ def _check_item(item: object, where: str) -> Item:
         raise invalid_type(where, "an object", item)
     kind = item.get("type", "message")
     if kind == "message":
-        role = item.get("role")
-        if role is None:
-            raise missing(f"{where}.role")
-        if role not in ROLES:
-            allowed = ", ".join(repr(name) for name in ROLES)
-            raise invalid_value(f"{where}.role", f"must be one of {allowed}, got {role!r}.")
+        check_role(item, where, ROLES)
         item_text(item.get("content"), f"{where}.content")
     elif kind in ("function_call", "function_call_output"):
         if not isinstance(item.get("call_id"), str):
